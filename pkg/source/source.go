@@ -1,0 +1,26 @@
+// Package source extracts input rows from the systems' exports. It owns the
+// row-level rules of SPEC §3 (rejection reasons and their order, timestamps)
+// that apply to every source type, and the CSV reader.
+package source
+
+import "github.com/keysync/keysync/pkg/keysync"
+
+// Sink receives what a source extracts, in input order. Returning an error
+// stops the extraction and fails the source with that error.
+type Sink interface {
+	Accept(row keysync.Row) error
+	Reject(rej keysync.Rejection) error
+}
+
+// Fingerprint identifies the bytes a source read, so a run can be reproduced.
+type Fingerprint struct {
+	Path   string // as configured, resolved against the config's directory
+	Bytes  int64
+	SHA256 string // lowercase hex of the whole input
+}
+
+// Stats sums up one extraction.
+type Stats struct {
+	RowsRead int64 // data records (the header and blank lines are not records)
+	Fingerprint
+}
