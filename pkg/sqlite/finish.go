@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/keysync/keysync/pkg/keysync"
+)
+
+// Finish describes how a run's staged rows become its results.
+type Finish struct {
+	RunID       int64
+	Authority   string
+	Strategy    keysync.Strategy
+	AutoApprove bool
+	// DryRun computes findings and the status each master key would have, but
+	// changes nothing in the registry.
+	DryRun bool
+	// Took is the run's duration, recorded as duration_ms.
+	Took time.Duration
+	// BeforeCommit, when set, runs inside the final transaction once every
+	// result is written, so reports can be rendered from exactly what is about
+	// to be committed. An error from it rolls the whole run back.
+	BeforeCommit func(ctx context.Context, r *Reader) error
+}
+
+// KPIs are the per-run counts of SPEC §9.
+type KPIs struct {
+	MissingInA        int64
+	MissingFromSystem int64
+	DuplicateKeys     int64
+	// AutoApprovalRate is nil when the run proposed no master key.
+	AutoApprovalRate *float64
+}
+
+// FinishRun is the second of a run's two commits (SPEC §8): in one
+// transaction it computes the findings from the staging tables with SQL
+// anti-joins, applies registry changes with their audit events (not in a dry
+// run), writes the summary, the KPIs, the final run status and run_succeeded.
+func (d *DB) FinishRun(ctx context.Context, f Finish) (KPIs, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return KPIs{}, fmt.Errorf("finish run %d: %w", f.RunID, wrapBusy(err))
+	}
+	defer tx.Rollback()
+
+	kpis, err := d.finish(ctx, tx, f)
+	if err != nil {
+		return KPIs{}, fmt.Errorf("finish run %d: %w", f.RunID, err)
+	}
+	if f.BeforeCommit != nil {
+		if err := f.BeforeCommit(ctx, &Reader{q: tx}); err != nil {
+			return KPIs{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return KPIs{}, fmt.Errorf("finish run %d: commit: %w", f.RunID, wrapBusy(err))
+	}
+	return kpis, nil
+}
+
+func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
+	var authorityID int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT system_id FROM staging_systems WHERE system = ? AND role = 'authority'`,
+		f.Authority).Scan(&authorityID)
+	if err != nil {
+		return KPIs{}, fmt.Errorf("find authority %q in staging: %w", f.Authority, err)
+	}
+	now := d.now()
+	args := []any{
+		sql.Named("run_id", f.RunID),
+		sql.Named("authority", f.Authority),
+		sql.Named("authority_id", authorityID),
+		sql.Named("namespaced", f.Strategy == keysync.StrategyNamespaced),
+		sql.Named("auto_approve", f.AutoApprove),
+		sql.Named("now", now),
+	}
+	steps := []string{
+		"insert_missing_in_a",
+		"insert_missing_from_system",
+		"insert_duplicates",
+		"insert_master_keys",
+		"decide_master_keys",
+		"insert_conflicts",
+		"set_missing_in_a_status",
+	}
+	if !f.DryRun {
+		steps = append(steps,
+			"audit_proposed",
+			"audit_auto_approved",
+			"registry_insert_new",
+			"registry_auto_approve",
+		)
+	}
+	steps = append(steps, "insert_run_systems", "copy_rejects")
+	for _, name := range steps {
+		if _, err := tx.ExecContext(ctx, query(name), usedArgs(query(name), args)...); err != nil {
+			return KPIs{}, fmt.Errorf("%s: %w", name, wrapBusy(err))
+		}
+	}
+
+	var k KPIs
+	var rate sql.NullFloat64
+	q := query("run_kpis")
+	if err := tx.QueryRowContext(ctx, q, usedArgs(q, args)...).Scan(
+		&k.MissingInA, &k.MissingFromSystem, &k.DuplicateKeys, &rate); err != nil {
+		return KPIs{}, fmt.Errorf("run_kpis: %w", err)
+	}
+	if rate.Valid {
+		k.AutoApprovalRate = &rate.Float64
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE runs SET status = 'succeeded', finished_at = ?, duration_ms = ?,
+		       missing_in_A_count = ?, missing_from_system_count = ?,
+		       duplicate_keys_count = ?, auto_approval_rate = ?
+		WHERE run_id = ?`,
+		now, f.Took.Milliseconds(), k.MissingInA, k.MissingFromSystem, k.DuplicateKeys, rate, f.RunID)
+	if err != nil {
+		return KPIs{}, fmt.Errorf("record run: %w", err)
+	}
+	payload := map[string]any{
+		"missing_in_A_count":        k.MissingInA,
+		"missing_from_system_count": k.MissingFromSystem,
+		"duplicate_keys_count":      k.DuplicateKeys,
+		"auto_approval_rate":        k.AutoApprovalRate,
+	}
+	if err := insertEvent(ctx, tx, f.RunID, keysync.EventRunSucceeded, payload, now); err != nil {
+		return KPIs{}, err
+	}
+	return k, nil
+}

@@ -1,0 +1,49 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// ErrLocked means another keysync process holds the database's run lock.
+var ErrLocked = errors.New("another keysync run holds the database")
+
+// Lock is an exclusive advisory lock on a database, held by one process at a
+// time. The kernel releases it when the process dies, even by SIGKILL, so a
+// killed run never leaves a stale lock behind.
+type Lock struct {
+	f *os.File
+}
+
+// LockPath is the lock file that guards the database at dbPath.
+func LockPath(dbPath string) string { return dbPath + ".lock" }
+
+// Acquire takes the run lock of the database at dbPath without waiting. It
+// returns an error wrapping ErrLocked when another process holds it.
+func Acquire(dbPath string) (*Lock, error) {
+	path := LockPath(dbPath)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrLocked, dbPath)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release gives the lock up.
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close() // closing the descriptor drops the flock
+	l.f = nil
+	return err
+}

@@ -1,0 +1,6 @@
+-- Empty the staging tables: they hold the current run's rows only.
+DELETE FROM staging_rows;
+DELETE FROM staging_keys;
+DELETE FROM staging_rejects;
+DELETE FROM staging_master_keys;
+DELETE FROM staging_systems;
