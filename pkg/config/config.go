@@ -1,0 +1,233 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/keysync/keysync/pkg/keysync"
+	"github.com/keysync/keysync/pkg/normalize"
+)
+
+// Defaults of SPEC §2 for the keys that are not normalization options
+// (those are normalize.Defaults).
+const (
+	DefaultDatabase   = "./keysync.db"
+	DefaultOutputDir  = "./output"
+	DefaultAuthority  = "A"
+	DefaultStrategy   = keysync.StrategyMirror
+	DefaultSourceType = "csv"
+	DefaultDelimiter  = ','
+)
+
+// Output formats (SPEC §7, output.formats).
+const (
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// Config is a validated keysync configuration. Every path in it is absolute.
+type Config struct {
+	Path string // the config file, absolute; empty when parsed from a reader
+	Dir  string // the directory relative paths in the file resolve against
+
+	// Schedule is the cron expression `keysync schedule` runs on, as accepted
+	// by cron.ParseStandard (5 fields, or a descriptor such as @hourly or
+	// @every 10m). Empty means not scheduled.
+	Schedule  string
+	Database  string
+	OutputDir string
+	Authority string // the name of the authority source
+
+	Normalize    normalize.Options
+	Provisioning Provisioning
+	Output       Output
+	Sources      map[string]Source // by name; Source.Name repeats the key
+	Safety       Safety
+
+	// DryRun is set only by the --dry-run flag (Overrides); the file has no
+	// such key, because a dry run is a decision per invocation.
+	DryRun bool
+}
+
+// Provisioning says how master keys are derived and registered (SPEC §6).
+type Provisioning struct {
+	Strategy    keysync.Strategy
+	AutoApprove bool
+}
+
+// Output lists the formats each artifact is written in (SPEC §7): at least
+// one of csv and json, each once, in the order configured.
+type Output struct {
+	Formats []string
+}
+
+// Has reports whether artifacts are written in format.
+func (o Output) Has(format string) bool {
+	for _, f := range o.Formats {
+		if f == format {
+			return true
+		}
+	}
+	return false
+}
+
+// Source is one configured system.
+type Source struct {
+	Name      string
+	Type      string // "csv", the only type supported so far
+	Path      string // absolute
+	Delimiter rune   // the CSV field delimiter, ',' unless configured
+	// Columns maps a contract field (source_key, source_system, entity_type,
+	// location_ref, last_seen_at) to the header name that holds it. Fields not
+	// in the map are found under their own name.
+	Columns map[string]string
+}
+
+// Safety holds the optional guards of SPEC §11; the zero value turns them all off.
+type Safety struct {
+	// MinRows is the fewest accepted rows each source must have, by source
+	// name. A global `min_rows: N` fills in every source; a map fills in the
+	// sources it names. A source without an entry is not guarded.
+	MinRows         map[string]int
+	MaxDropRatio    *float64 // in [0, 1]
+	MaxMissingRatio *float64 // in [0, 1]
+	MaxNewProposals *int     // >= 0
+}
+
+// MinRowsFor returns the minimum number of accepted rows for source name, and
+// whether that source is guarded at all.
+func (s Safety) MinRowsFor(name string) (int, bool) {
+	n, ok := s.MinRows[name]
+	return n, ok
+}
+
+// SourceNames returns the authority first, then the peers by name (bytewise),
+// the order of reconciliation_summary.csv.
+func (c *Config) SourceNames() []string {
+	names := make([]string, 0, len(c.Sources))
+	if _, ok := c.Sources[c.Authority]; ok {
+		names = append(names, c.Authority)
+	}
+	return append(names, c.Peers()...)
+}
+
+// Peers returns the names of every source but the authority, by name (bytewise).
+func (c *Config) Peers() []string {
+	peers := make([]string, 0, len(c.Sources))
+	for name := range c.Sources {
+		if name != c.Authority {
+			peers = append(peers, name)
+		}
+	}
+	sort.Strings(peers)
+	return peers
+}
+
+// Load reads the config file at path, resolving relative paths in it against
+// the file's directory (the directory of path itself, not of a symlink's
+// target). Errors are *Error with File set to path as given.
+func Load(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot resolve path", Err: err}
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &Error{File: path, Msg: "cannot open", Err: err}
+	}
+	defer f.Close()
+
+	c, err := Parse(f, filepath.Dir(abs))
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+		}
+		return nil, err
+	}
+	c.Path = abs
+	return c, nil
+}
+
+// Parse reads a configuration from r, applies the defaults, resolves relative
+// paths against dir and validates the result. A relative dir is first made
+// absolute against the working directory. Errors are *Error.
+func Parse(r io.Reader, dir string) (*Config, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, &Error{Msg: "cannot resolve config directory", Err: err}
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &Error{Msg: "cannot read", Err: err}
+	}
+	raw, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	c, err := raw.config(absDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decode parses data into a rawConfig. The document is first read as a node
+// tree and checked against the schema, so an unknown key or a mistyped value
+// is reported with its dotted path and line; the typed decode that follows
+// (with KnownFields as a second line of defence) then cannot fail on shape.
+func decode(data []byte) (*rawConfig, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		return &rawConfig{}, nil // an empty file: Validate reports the missing sources
+	case err != nil:
+		return nil, yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		return nil, &Error{Line: extra.Line, Msg: "holds more than one YAML document"}
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return &rawConfig{}, nil
+	}
+	if err := checkNode(doc.Content[0], rawConfigType, ""); err != nil {
+		return nil, err
+	}
+
+	var raw rawConfig
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, yamlError(err)
+	}
+	return &raw, nil
+}
+
+// yamlError turns an error of the YAML library into an *Error, keeping its
+// line in the message (yaml.v3 has no structured position).
+func yamlError(err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = strings.TrimSpace(strings.ReplaceAll(msg, "\n ", ""))
+	return &Error{Msg: "invalid YAML: " + msg}
+}

@@ -1,0 +1,383 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/keysync/keysync/pkg/keysync"
+	"github.com/keysync/keysync/pkg/normalize"
+)
+
+// rawConfig mirrors the YAML file. Scalars are pointers so that a value
+// written as false, 0 or "" can be told from one left out, which gets the
+// default. It is the schema checkNode walks to find unknown keys.
+type rawConfig struct {
+	Schedule     *string               `yaml:"schedule"`
+	Database     *string               `yaml:"database"`
+	OutputDir    *string               `yaml:"output_dir"`
+	Authority    *string               `yaml:"authority"`
+	Normalize    *rawNormalize         `yaml:"normalize"`
+	Provisioning *rawProvisioning      `yaml:"provisioning"`
+	Output       *rawOutput            `yaml:"output"`
+	Sources      map[string]*rawSource `yaml:"sources"`
+	Safety       *rawSafety            `yaml:"safety"`
+}
+
+type rawNormalize struct {
+	Uppercase      *bool   `yaml:"uppercase"`
+	StripNonAlnum  *bool   `yaml:"strip_non_alnum"`
+	CollapseDelims *string `yaml:"collapse_delims"`
+	Delimiters     *string `yaml:"delimiters"`
+	PadNumbers     *int    `yaml:"pad_numbers"`
+}
+
+type rawProvisioning struct {
+	Strategy    *string `yaml:"strategy"`
+	AutoApprove *bool   `yaml:"auto_approve"`
+}
+
+type rawOutput struct {
+	Formats *[]string `yaml:"formats"`
+}
+
+type rawSource struct {
+	Type      *string           `yaml:"type"`
+	Path      *string           `yaml:"path"`
+	Delimiter *string           `yaml:"delimiter"`
+	Columns   map[string]string `yaml:"columns"`
+}
+
+type rawSafety struct {
+	MinRows         *rawMinRows `yaml:"min_rows"`
+	MaxDropRatio    *float64    `yaml:"max_drop_ratio"`
+	MaxMissingRatio *float64    `yaml:"max_missing_ratio"`
+	MaxNewProposals *int        `yaml:"max_new_proposals"`
+}
+
+// rawMinRows is safety.min_rows: one number for every source, or a map of
+// source name to number.
+type rawMinRows struct {
+	All       *int
+	PerSource map[string]int
+}
+
+// UnmarshalYAML accepts a number or a mapping of numbers. checkNode has
+// already reported anything else with its path, so the errors here are a
+// backstop.
+func (m *rawMinRows) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		var all int
+		if err := n.Decode(&all); err != nil {
+			return errMinRows
+		}
+		m.All = &all
+		return nil
+	case yaml.MappingNode:
+		var per map[string]int
+		if err := n.Decode(&per); err != nil {
+			return errMinRows
+		}
+		m.PerSource = per
+		return nil
+	}
+	return errMinRows
+}
+
+var errMinRows = errors.New("want a number or a map of source names to numbers")
+
+var (
+	rawConfigType = reflect.TypeOf(rawConfig{})
+	minRowsType   = reflect.TypeOf(rawMinRows{})
+)
+
+// checkNode checks n against the Go type t the typed decode will put it in:
+// every mapping key must be a field of the struct it fills, and every scalar
+// must decode into its field. The first problem is returned as an *Error with
+// the dotted path and line of the offending key or value.
+func checkNode(n *yaml.Node, t reflect.Type, path string) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if isNull(n) {
+		return nil
+	}
+	if t == minRowsType {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			return checkNode(n, reflect.TypeOf(0), path)
+		case yaml.MappingNode:
+			return checkNode(n, reflect.TypeOf(map[string]int{}), path)
+		}
+		return wantError(n, path, "a number or a map of source names to numbers")
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return checkNode(n, t.Elem(), path)
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return wantError(n, path, "a mapping")
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			if key.Value == "<<" && key.Tag == "!!merge" {
+				if err := checkMerge(val, t, path); err != nil {
+					return err
+				}
+				continue
+			}
+			ft, ok := fields[key.Value]
+			if !ok {
+				return &Error{
+					Field: join(path, key.Value),
+					Line:  key.Line,
+					Msg:   "unknown key (known: " + strings.Join(fieldNames(t), ", ") + ")",
+				}
+			}
+			if err := checkNode(val, ft, join(path, key.Value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return wantError(n, path, "a mapping")
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			if key.Kind != yaml.ScalarNode {
+				return &Error{Field: path, Line: key.Line, Msg: "keys must be plain names"}
+			}
+			if err := checkNode(val, t.Elem(), join(path, key.Value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		return wantError(n, path, describe(t))
+	}
+	return nil
+}
+
+// checkMerge checks the value of a YAML merge key (<<), a mapping or a list of
+// mappings, against the struct type t it merges into.
+func checkMerge(n *yaml.Node, t reflect.Type, path string) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.SequenceNode {
+		for _, m := range n.Content {
+			if err := checkNode(m, t, path); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return checkNode(n, t, path)
+}
+
+// wantError reports that n, at path, is not what its key takes.
+func wantError(n *yaml.Node, path, want string) *Error {
+	if path == "" {
+		return &Error{Line: n.Line, Msg: "the top level must be a mapping of keys, not " + kindName(n.Kind)}
+	}
+	if n.Kind == yaml.ScalarNode {
+		return &Error{Field: path, Value: n.Value, Line: n.Line, Msg: "is not " + want}
+	}
+	return &Error{Field: path, Line: n.Line, Msg: "must be " + want + ", not " + kindName(n.Kind)}
+}
+
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(describe(t.Elem()), "a ") + "s"
+	}
+	return t.String()
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	return "a scalar"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// yamlFields maps the yaml names of t's fields to their types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := make(map[string]reflect.Type, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name := yamlName(f); name != "" {
+			m[name] = f.Type
+		}
+	}
+	return m
+}
+
+// fieldNames lists the yaml names of t's fields in declaration order.
+func fieldNames(t reflect.Type) []string {
+	names := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		if name := yamlName(t.Field(i)); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "-" {
+		return ""
+	}
+	return name
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// config applies the defaults to r and resolves its relative paths against dir.
+// It reports only what a Config cannot represent (an explicitly empty path, a
+// delimiter that is not one character); Validate checks the rest.
+func (r *rawConfig) config(dir string) (*Config, error) {
+	c := &Config{
+		Dir:          dir,
+		Database:     DefaultDatabase,
+		OutputDir:    DefaultOutputDir,
+		Authority:    DefaultAuthority,
+		Normalize:    normalize.Defaults(),
+		Provisioning: Provisioning{Strategy: DefaultStrategy},
+		Output:       Output{Formats: []string{FormatCSV}},
+		Sources:      make(map[string]Source, len(r.Sources)),
+	}
+	if r.Schedule != nil {
+		c.Schedule = strings.TrimSpace(*r.Schedule)
+	}
+	if r.Database != nil {
+		c.Database = *r.Database
+	}
+	if r.OutputDir != nil {
+		c.OutputDir = *r.OutputDir
+	}
+	if r.Authority != nil {
+		c.Authority = *r.Authority
+	}
+	if c.Database == "" {
+		return nil, errorf("database", "", "must not be empty")
+	}
+	if c.OutputDir == "" {
+		return nil, errorf("output_dir", "", "must not be empty")
+	}
+	c.Database = resolve(dir, c.Database)
+	c.OutputDir = resolve(dir, c.OutputDir)
+
+	if n := r.Normalize; n != nil {
+		setIf(&c.Normalize.Uppercase, n.Uppercase)
+		setIf(&c.Normalize.StripNonAlnum, n.StripNonAlnum)
+		setIf(&c.Normalize.CollapseDelims, n.CollapseDelims)
+		setIf(&c.Normalize.Delimiters, n.Delimiters)
+		setIf(&c.Normalize.PadNumbers, n.PadNumbers)
+	}
+	if p := r.Provisioning; p != nil {
+		if p.Strategy != nil {
+			c.Provisioning.Strategy = keysync.Strategy(*p.Strategy)
+		}
+		setIf(&c.Provisioning.AutoApprove, p.AutoApprove)
+	}
+	if o := r.Output; o != nil && o.Formats != nil {
+		c.Output.Formats = append([]string(nil), *o.Formats...)
+	}
+
+	for name, rs := range r.Sources {
+		s := Source{Name: name, Type: DefaultSourceType, Delimiter: DefaultDelimiter}
+		if rs != nil {
+			setIf(&s.Type, rs.Type)
+			if rs.Path != nil && *rs.Path != "" {
+				s.Path = resolve(dir, *rs.Path)
+			}
+			if rs.Delimiter != nil {
+				d := *rs.Delimiter
+				if utf8.RuneCountInString(d) != 1 {
+					return nil, errorf("sources."+name+".delimiter", d,
+						"must be exactly one character")
+				}
+				s.Delimiter, _ = utf8.DecodeRuneInString(d)
+			}
+			if len(rs.Columns) > 0 {
+				s.Columns = make(map[string]string, len(rs.Columns))
+				for k, v := range rs.Columns {
+					s.Columns[k] = v
+				}
+			}
+		}
+		c.Sources[name] = s
+	}
+
+	if s := r.Safety; s != nil {
+		c.Safety.MaxDropRatio = s.MaxDropRatio
+		c.Safety.MaxMissingRatio = s.MaxMissingRatio
+		c.Safety.MaxNewProposals = s.MaxNewProposals
+		if m := s.MinRows; m != nil {
+			c.Safety.MinRows = make(map[string]int)
+			switch {
+			case m.All != nil:
+				if *m.All < 0 {
+					return nil, errorf("safety.min_rows", strconv.Itoa(*m.All), "must not be negative")
+				}
+				for name := range c.Sources {
+					c.Safety.MinRows[name] = *m.All
+				}
+			default:
+				for name, n := range m.PerSource {
+					c.Safety.MinRows[name] = n
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+func setIf[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// resolve makes p absolute against dir; an absolute p is only cleaned.
+// "~" is not expanded.
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
+}
