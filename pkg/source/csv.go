@@ -1,0 +1,282 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// CSV is a source read from one CSV file (SPEC §3): RFC 4180, UTF-8 with an
+// optional BOM, LF or CRLF, a header row naming the columns.
+type CSV struct {
+	System    string            // the configured source name, for errors (and Rules.System if that is empty)
+	Path      string            // the file, resolved against the config's directory
+	Delimiter rune              // field separator; 0 means ','
+	Columns   map[string]string // contract field -> header name, replacing the field's own name
+}
+
+// checkEvery is how many records pass between two looks at ctx: often enough
+// to stop within milliseconds, rarely enough to cost nothing.
+const checkEvery = 4096
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// Extract streams the file through rules into sink, one record at a time and
+// in file order, and returns the count of data records and the fingerprint
+// of the whole file. Any failure of the source as a whole (see Error) stops
+// the extraction and is returned as a *Error; Stats are then zero.
+//
+// Header names are matched case-insensitively after trimming white space.
+// A contract field named in Columns is read only from the mapped header; the
+// mapped header must exist, even for an optional field, since a mapping that
+// matches nothing is a configuration mistake. A header matching one field
+// twice is ambiguous and fails the source. Columns the contract does not
+// name are ignored.
+//
+// Blank lines (empty, or a lone CRLF) are not records and do not count, but
+// they do count as lines, so Rejection.Line is the physical line of the file
+// where the record starts. A line of only spaces is a record, as in RFC 4180.
+func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error) {
+	fail := func(line int64, err error) (Stats, error) {
+		return Stats{}, &Error{System: c.System, Path: c.Path, Line: line, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(0, err)
+	}
+	if rules.System == "" {
+		rules.System = c.System
+	}
+	comma, err := c.delimiter()
+	if err != nil {
+		return fail(0, err)
+	}
+	if err := c.checkColumns(); err != nil {
+		return fail(0, err)
+	}
+
+	f, err := os.Open(c.Path)
+	if err != nil {
+		return fail(0, withoutPath(err))
+	}
+	defer f.Close()
+
+	// Hash below the buffer so the fingerprint covers every byte, BOM included.
+	hr := &hashingReader{r: f, h: sha256.New()}
+	br := bufio.NewReaderSize(hr, 64<<10)
+	if b, err := br.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	} else if err != nil && err != io.EOF {
+		return fail(0, withoutPath(err))
+	}
+
+	r := csv.NewReader(br) // reuses br: it is a *bufio.Reader of sufficient size
+	r.Comma = comma
+	r.FieldsPerRecord = -1 // field_count is a row-level rejection, not a failure
+	r.ReuseRecord = true
+	r.LazyQuotes = false
+
+	header, err := r.Read()
+	if err == io.EOF {
+		return fail(0, errors.New("empty file: no header row"))
+	}
+	if err != nil {
+		return fail(readError(err))
+	}
+	col, err := c.locate(header)
+	if err != nil {
+		line, _ := r.FieldPos(0) // blank lines may precede the header
+		return fail(int64(line), err)
+	}
+	width := len(header)
+
+	var record int64
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(readError(err))
+		}
+		record++
+		if record%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				line, _ := r.FieldPos(0)
+				return fail(int64(line), err)
+			}
+		}
+		// No copies: encoding/csv converts each record to one fresh string
+		// and slices the fields out of it; ReuseRecord only reuses the
+		// []string. The Row's strings therefore stay valid, sharing the
+		// record's memory.
+		row, rej := rules.Check(record, Fields{
+			SourceKey:          col.get(rec, col.key),
+			SourceSystem:       col.get(rec, col.system),
+			EntityType:         col.get(rec, col.entityType),
+			LocationRef:        col.get(rec, col.locationRef),
+			LastSeenAt:         col.get(rec, col.lastSeenAt),
+			FieldCountMismatch: len(rec) != width,
+		})
+		if rej != nil {
+			line, _ := r.FieldPos(0)
+			rej.Line = int64(line)
+			err = sink.Reject(*rej)
+		} else {
+			err = sink.Accept(row)
+		}
+		if err != nil {
+			line, _ := r.FieldPos(0)
+			return fail(int64(line), fmt.Errorf("record %d: %w", record, err))
+		}
+	}
+	// encoding/csv stops at EOF, but drain anyway so the fingerprint is of
+	// the whole file whatever the reader left unread.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return fail(0, withoutPath(err))
+	}
+	return Stats{
+		RowsRead: record,
+		Fingerprint: Fingerprint{
+			Path:   c.Path,
+			Bytes:  hr.n,
+			SHA256: hex.EncodeToString(hr.h.Sum(nil)),
+		},
+	}, nil
+}
+
+// delimiter validates Delimiter the way encoding/csv would, but up front and
+// with a message that names the value.
+func (c CSV) delimiter() (rune, error) {
+	d := c.Delimiter
+	if d == 0 {
+		return ',', nil
+	}
+	if d == '"' || d == '\r' || d == '\n' || !utf8.ValidRune(d) || d == utf8.RuneError {
+		return 0, fmt.Errorf("invalid delimiter %q", d)
+	}
+	return d, nil
+}
+
+// checkColumns rejects mappings of fields the contract does not have.
+func (c CSV) checkColumns() error {
+	for field, name := range c.Columns {
+		if !slices.Contains(ContractFields, field) {
+			return fmt.Errorf("columns: unknown field %q (want one of %s)", field, strings.Join(ContractFields, ", "))
+		}
+		if strings.TrimSpace(name) == "" {
+			return fmt.Errorf("columns: empty header name for %s", field)
+		}
+	}
+	return nil
+}
+
+// columns holds the header index of each contract field, -1 when absent.
+type columns struct {
+	key, system, entityType, locationRef, lastSeenAt int
+}
+
+// get returns field i of rec, or "" when the column is absent or the record
+// is too short to have it.
+func (columns) get(rec []string, i int) string {
+	if i < 0 || i >= len(rec) {
+		return ""
+	}
+	return rec[i]
+}
+
+// locate finds the contract fields in the header.
+func (c CSV) locate(header []string) (columns, error) {
+	col := columns{-1, -1, -1, -1, -1}
+	slots := []*int{&col.key, &col.system, &col.entityType, &col.locationRef, &col.lastSeenAt}
+	for fi, field := range ContractFields {
+		want, mapped := c.Columns[field]
+		if !mapped {
+			want = field
+		}
+		want = strings.TrimSpace(want)
+		for i, h := range header {
+			if !strings.EqualFold(strings.TrimSpace(h), want) {
+				continue
+			}
+			if *slots[fi] >= 0 {
+				return col, fmt.Errorf("header: columns %d and %d both match %s (%q); headers found: %s",
+					*slots[fi]+1, i+1, field, want, listHeaders(header))
+			}
+			*slots[fi] = i
+		}
+		if *slots[fi] >= 0 {
+			continue
+		}
+		switch {
+		case field == FieldSourceKey && mapped:
+			return col, fmt.Errorf("no %s column %q (from columns:); headers found: %s", field, want, listHeaders(header))
+		case field == FieldSourceKey:
+			return col, fmt.Errorf("no %s column; headers found: %s", field, listHeaders(header))
+		case mapped:
+			return col, fmt.Errorf("no column %q for %s (from columns:); headers found: %s", want, field, listHeaders(header))
+		}
+	}
+	return col, nil
+}
+
+// listHeaders quotes the header names for an error message, so blanks and
+// stray spaces are visible.
+func listHeaders(header []string) string {
+	q := make([]string, len(header))
+	for i, h := range header {
+		q[i] = fmt.Sprintf("%q", ValidUTF8(h))
+	}
+	return strings.Join(q, ", ")
+}
+
+// readError turns an encoding/csv read error into a line and a cause. The
+// line is where the broken record starts (an unclosed quote is only noticed
+// at the end of the file); where the error was noticed follows in the cause.
+func readError(err error) (int64, error) {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return 0, withoutPath(err)
+	}
+	if pe.Line == pe.StartLine {
+		return int64(pe.StartLine), fmt.Errorf("column %d: %w", pe.Column, pe.Err)
+	}
+	return int64(pe.StartLine), fmt.Errorf("record starting here breaks at line %d, column %d: %w", pe.Line, pe.Column, pe.Err)
+}
+
+// withoutPath drops the *fs.PathError around an I/O error: Error already
+// names the file. The cause stays, so errors.Is(err, fs.ErrNotExist) holds.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// hashingReader hashes and counts the bytes read through it.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
