@@ -1,0 +1,165 @@
+// Package app is keysync's command line: one file per command group, each a
+// *cli.Command. Commands find the config and the database through one shared
+// helper and return errors; ExitCode maps an error to the documented exit code.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X .../pkg/app.Version=…".
+var Version = "dev"
+
+// Env is what the commands need from the outside world; tests replace it.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Now is the clock of every timestamp written; nil means time.Now.
+	Now func() time.Time
+}
+
+// New builds the keysync command line.
+func New(env Env) *cli.App {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	a := &cli.App{
+		Name:    "keysync",
+		Usage:   "reconcile index keys of an authority and its peer systems",
+		Version: Version,
+		Description: `keysync pulls the index keys of an authoritative system (A) and its peers,
+normalizes them, stages them in a SQLite file and finds, with SQL anti-joins,
+the keys missing in A (proposing master keys), the keys of A missing from
+each peer, and duplicates. It never writes back to the sources.
+
+Exit codes:
+  0  success
+  1  the run failed (source, database or I/O error)
+  2  usage or configuration error; unknown key or disallowed transition
+  3  another keysync run holds the database`,
+		Writer:         env.Stdout,
+		ErrWriter:      env.Stderr,
+		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v", err)
+		},
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log warnings and errors only"},
+			&cli.BoolFlag{Name: "verbose", Usage: "log debug detail"},
+		},
+		Before: func(c *cli.Context) error {
+			switch c.String("log-format") {
+			case "text", "json":
+				return nil
+			}
+			return usageErrorf("--log-format: %q is not text or json", c.String("log-format"))
+		},
+		Commands: []*cli.Command{
+			syncCommand(env),
+			registryCommand(env),
+		},
+	}
+	return a
+}
+
+// dbFlags are accepted by every command: where the config and the database are.
+func dbFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "keysync-config.yaml", Usage: "the config `FILE`"},
+		&cli.StringFlag{Name: "db", Usage: "the database `PATH` (overrides the config's database)"},
+	}
+}
+
+// logger builds the one logger of a command from the global flags.
+func logger(c *cli.Context, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if c.Bool("quiet") {
+		level = slog.LevelWarn
+	}
+	if c.Bool("verbose") {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.String("log-format") == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// loadConfig reads the config named by --config.
+func loadConfig(c *cli.Context) (*config.Config, error) {
+	return config.Load(c.String("config"))
+}
+
+// store is an open database for one command, with the run lock when it writes.
+type store struct {
+	*sqlite.DB
+	lock *sqlite.Lock
+}
+
+func (s *store) Close() error {
+	err := s.DB.Close()
+	if lerr := s.lock.Release(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// databasePath is --db when given, else the config's database.
+func databasePath(c *cli.Context) (string, error) {
+	if p := c.String("db"); p != "" {
+		return p, nil
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Database, nil
+}
+
+// openStore opens the database a command works on. A writing command takes
+// the run lock first, so it never interleaves with a sync.
+func openStore(ctx context.Context, env Env, path string, write bool) (*store, error) {
+	s := &store{}
+	if write {
+		l, err := sqlite.Acquire(path)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = l
+	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s: run `keysync sync` first", path)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		s.lock.Release()
+		return nil, err
+	}
+	db.Now = env.Now
+	s.DB = db
+	return s, nil
+}
+
+// osUser is the operator recorded on manual registry changes by default.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/sqlite"
+)
+
+// Exit codes of SPEC §10.
+const (
+	ExitOK     = 0
+	ExitFailed = 1
+	ExitUsage  = 2
+	ExitLocked = 3
+)
+
+// usageError is a command line the user must correct.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ExitCode maps the error a command returned to keysync's exit code.
+func ExitCode(err error) int {
+	var (
+		cfgErr   *config.Error
+		usage    *usageError
+		transErr *sqlite.TransitionError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &cfgErr), errors.As(err, &usage), errors.As(err, &transErr):
+		return ExitUsage
+	case errors.Is(err, sqlite.ErrLocked), errors.Is(err, sqlite.ErrBusy):
+		return ExitLocked
+	}
+	return ExitFailed
+}

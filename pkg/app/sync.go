@@ -1,0 +1,77 @@
+package app
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/reconcile"
+)
+
+func syncCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "sync",
+		Usage: "run one reconciliation: read every source, record findings, write the reports",
+		Description: `Reads every configured source, stages the normalized keys in the database,
+finds keys missing in the authority (proposing master keys), keys of the
+authority missing from each peer, and duplicates, then rewrites the reports
+in the output directory. A failed run changes nothing but the run log.
+
+Examples:
+  keysync sync --config keysync-config.yaml
+  keysync sync --dry-run                  # compute and report, change no registry row
+  keysync sync --auto-approve --format json
+  keysync sync --db /var/lib/keysync/keysync.db --output /srv/reports`,
+		Flags: append(dbFlags(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the output `DIR` (overrides output_dir)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports, but change nothing in the registry"},
+			&cli.BoolFlag{Name: "auto-approve", Usage: "make this run's proposed master keys Active"},
+			&cli.StringSliceFlag{Name: "format", Usage: "also write reports in `FORMAT` (json)"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("sync takes no arguments, got %q", c.Args().Slice())
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			o := config.Overrides{Database: c.String("db"), OutputDir: c.String("output"), Formats: c.StringSlice("format")}
+			if c.IsSet("dry-run") {
+				v := c.Bool("dry-run")
+				o.DryRun = &v
+			}
+			if c.IsSet("auto-approve") {
+				v := c.Bool("auto-approve")
+				o.AutoApprove = &v
+			}
+			if err := cfg.ApplyOverrides(o); err != nil {
+				return err
+			}
+			s, err := openStore(c.Context, env, cfg.Database, true)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := reconcile.Run(c.Context, cfg, s.DB, logger(c, env.Stderr))
+			if err != nil {
+				return err
+			}
+			return printRunSummary(env, res)
+		},
+	}
+}
+
+// printRunSummary shows a finished run on stdout, for the person at the terminal.
+func printRunSummary(env Env, res reconcile.Result) error {
+	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "run\t%d\t(%s)\t\n", res.RunID, res.Mode)
+	fmt.Fprintln(w, "system\trole\trows\trejected\tkeys\tduplicates\tmatched\tmissing_in_A\tmissing_from_system\t")
+	for _, r := range res.Summary {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.System, r.Role, r.RowsRead, r.RowsRejected,
+			r.DistinctKeys, r.DuplicateKeys, r.Matched, r.MissingInA, r.MissingFromSystem)
+	}
+	return w.Flush()
+}

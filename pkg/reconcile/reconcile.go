@@ -1,0 +1,246 @@
+// Package reconcile runs one keysync reconciliation end to end: it extracts
+// and normalizes every source, stages the rows in the store, lets the store
+// compute findings and registry changes in one final transaction, and puts the
+// reports in place once that transaction has committed.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/keysync"
+	"github.com/keysync/keysync/pkg/normalize"
+	"github.com/keysync/keysync/pkg/report"
+	"github.com/keysync/keysync/pkg/source"
+	"github.com/keysync/keysync/pkg/sqlite"
+)
+
+// Result is what a run produced.
+type Result struct {
+	RunID    int64
+	Mode     keysync.RunMode
+	KPIs     sqlite.KPIs
+	Summary  []keysync.SummaryRow
+	Duration time.Duration
+}
+
+// SourceError means a source could not be read; the run failed because of it.
+type SourceError struct {
+	System string
+	Err    error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// Run performs one reconciliation of cfg (with its flag overrides applied)
+// against db. The caller holds the database's run lock. A run that fails is recorded as failed, and leaves the
+// registry, the findings and the previous reports as they were.
+func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Logger) (Result, error) {
+	start := time.Now()
+	mode := keysync.ModeNormal
+	if cfg.DryRun {
+		mode = keysync.ModeDryRun
+	}
+	formats := cfg.Output.Formats
+	if len(formats) == 0 {
+		formats = []string{report.FormatCSV}
+	}
+	runID, err := db.StartRun(ctx, mode, cfg.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	log = log.With("run_id", runID)
+	log.Info("run started", "mode", mode, "config", cfg.Path, "database", db.Path())
+
+	fail := func(err error) (Result, error) {
+		if ferr := db.FailRun(ctx, runID, err, time.Since(start)); ferr != nil {
+			log.Error("record failed run", "err", ferr)
+		}
+		log.Error("run failed", "err", err)
+		return Result{RunID: runID, Mode: mode}, err
+	}
+	if err := stage(ctx, cfg, db, log); err != nil {
+		return fail(err)
+	}
+
+	var pending *report.Pending
+	var set report.Set
+	kpis, err := db.FinishRun(ctx, sqlite.Finish{
+		RunID:       runID,
+		Authority:   cfg.Authority,
+		Strategy:    cfg.Provisioning.Strategy,
+		AutoApprove: cfg.Provisioning.AutoApprove,
+		DryRun:      cfg.DryRun,
+		Took:        time.Since(start),
+		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {
+			var err error
+			if set, err = report.Collect(ctx, r, runID); err != nil {
+				return err
+			}
+			pending, err = report.Stage(cfg.OutputDir, formats, set)
+			return err
+		},
+	})
+	if err != nil {
+		if pending != nil {
+			pending.Discard()
+		}
+		return fail(err)
+	}
+	// The run has committed; only now do the reports replace the previous ones.
+	if err := pending.Commit(); err != nil {
+		log.Error("reports not written; rewrite them with `keysync report`", "err", err)
+		return Result{RunID: runID, Mode: mode, KPIs: kpis}, err
+	}
+	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: set.Summary, Duration: time.Since(start)}
+	log.Info("run succeeded",
+		"missing_in_A", kpis.MissingInA, "missing_from_system", kpis.MissingFromSystem,
+		"duplicate_keys", kpis.DuplicateKeys, "output", cfg.OutputDir,
+		"duration", res.Duration.Round(time.Millisecond))
+	return res, nil
+}
+
+// batchRows is how many rows travel together from the reader to the writer.
+const batchRows = 4096
+
+// batch is a slice of one source's extraction on its way to the store.
+type batch struct {
+	system  string
+	rows    []keysync.Row
+	rejects []keysync.Rejection
+	stats   *source.Stats // set on a source's last batch
+}
+
+// stage reads every source and loads it into the staging tables. Parsing and
+// normalizing run on one goroutine while this one writes to SQLite, so on two
+// cores the two halves overlap.
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Logger) error {
+	names := cfg.SourceNames()
+	systems := make([]sqlite.StagingSystem, len(names))
+	for i, n := range names {
+		role := keysync.RolePeer
+		if n == cfg.Authority {
+			role = keysync.RoleAuthority
+		}
+		systems[i] = sqlite.StagingSystem{Name: n, Role: role}
+	}
+	st, err := db.BeginStaging(ctx, systems)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 4)
+	extractErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		extractErr <- extractAll(ctx, cfg, batches, log)
+	}()
+
+	rejected := map[string]int64{}
+	var writeErr error
+	for b := range batches {
+		if writeErr != nil {
+			continue // drain so the reader can finish
+		}
+		writeErr = write(ctx, st, b, rejected)
+		if writeErr != nil {
+			cancel()
+		}
+	}
+	if err := <-extractErr; err != nil && (writeErr == nil || !errors.Is(err, context.Canceled)) {
+		st.Rollback()
+		return err
+	}
+	if writeErr != nil {
+		st.Rollback()
+		return writeErr
+	}
+	if err := ctx.Err(); err != nil {
+		st.Rollback()
+		return err
+	}
+	return st.Commit(ctx)
+}
+
+func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string]int64) error {
+	if err := st.AddRows(ctx, b.system, b.rows); err != nil {
+		return err
+	}
+	for _, r := range b.rejects {
+		if err := st.AddReject(ctx, b.system, r); err != nil {
+			return err
+		}
+	}
+	rejected[b.system] += int64(len(b.rejects))
+	if b.stats != nil {
+		return st.SetStats(ctx, b.system, *b.stats, rejected[b.system])
+	}
+	return nil
+}
+
+// extractAll reads the sources one after the other, authority first, sending
+// their rows in batches.
+func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger) error {
+	norm := normalize.New(cfg.Normalize)
+	for _, name := range cfg.SourceNames() {
+		src := cfg.Sources[name]
+		start := time.Now()
+		sink := &batchSink{ctx: ctx, system: name, out: out}
+		rules := source.Rules{System: name, Normalize: norm.Key}
+		csv := source.CSV{System: name, Path: src.Path, Delimiter: src.Delimiter, Columns: src.Columns}
+		stats, err := csv.Extract(ctx, rules, sink)
+		if err != nil {
+			return &SourceError{System: name, Err: err}
+		}
+		if err := sink.flush(&stats); err != nil {
+			return err
+		}
+		log.Info("source read", "system", name, "path", src.Path, "rows", stats.RowsRead,
+			"rejected", sink.rejected, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// batchSink collects one source's rows into batches for the writer.
+type batchSink struct {
+	ctx      context.Context
+	system   string
+	out      chan<- batch
+	cur      batch
+	rejected int64
+}
+
+func (s *batchSink) Accept(row keysync.Row) error {
+	if s.cur.rows == nil {
+		s.cur.rows = make([]keysync.Row, 0, batchRows)
+	}
+	s.cur.rows = append(s.cur.rows, row)
+	if len(s.cur.rows) == batchRows {
+		return s.flush(nil)
+	}
+	return nil
+}
+
+func (s *batchSink) Reject(rej keysync.Rejection) error {
+	s.cur.rejects = append(s.cur.rejects, rej)
+	s.rejected++
+	return nil
+}
+
+func (s *batchSink) flush(stats *source.Stats) error {
+	b := s.cur
+	b.system, b.stats = s.system, stats
+	s.cur = batch{}
+	select {
+	case s.out <- b:
+		return nil
+	case <-s.ctx.Done():
+		return fmt.Errorf("source %q: %w", s.system, s.ctx.Err())
+	}
+}
