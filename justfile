@@ -1,0 +1,27 @@
+# Conveniences for developers; nothing requires just (see README for plain commands).
+
+# build the binary into bin/keysync
+build:
+    go build -o bin/keysync ./cmd/keysync
+
+# run every test, as CI does
+test:
+    bash .ci/run
+
+# run a sync on the shipped example inputs
+sync *ARGS:
+    go run ./cmd/keysync sync --config keysync-config.yaml {{ARGS}}
+
+# format the code
+fmt:
+    gofmt -w cmd pkg sql
+
+# vet and check formatting
+lint:
+    go vet ./...
+    test -z "$(gofmt -l cmd pkg sql)"
+
+# fuzz the open-ended inputs for a while
+fuzz TIME="60s":
+    go test -run='^$' -fuzz=FuzzNormalize -fuzztime={{TIME}} ./pkg/normalize/
+    go test -run='^$' -fuzz=FuzzCSVExtract -fuzztime={{TIME}} ./pkg/source/
