@@ -48,7 +48,8 @@ Exit codes:
   0  success
   1  the run failed (source, database or I/O error)
   2  usage or configuration error; unknown key or disallowed transition
-  3  another keysync run holds the database`,
+  3  another keysync run holds the database
+  4  a safety guard blocked the run (see safety: in the config; --force overrides)`,
 		Writer:         env.Stdout,
 		ErrWriter:      env.Stderr,
 		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes

@@ -5,15 +5,17 @@ import (
 	"fmt"
 
 	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/reconcile"
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
 // Exit codes of SPEC §10.
 const (
-	ExitOK     = 0
-	ExitFailed = 1
-	ExitUsage  = 2
-	ExitLocked = 3
+	ExitOK      = 0
+	ExitFailed  = 1
+	ExitUsage   = 2
+	ExitLocked  = 3
+	ExitBlocked = 4
 )
 
 // usageError is a command line the user must correct.
@@ -31,6 +33,7 @@ func ExitCode(err error) int {
 		cfgErr   *config.Error
 		usage    *usageError
 		transErr *sqlite.TransitionError
+		blocked  *reconcile.BlockedError
 	)
 	switch {
 	case err == nil:
@@ -39,6 +42,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, sqlite.ErrLocked), errors.Is(err, sqlite.ErrBusy):
 		return ExitLocked
+	case errors.As(err, &blocked):
+		return ExitBlocked
 	}
 	return ExitFailed
 }

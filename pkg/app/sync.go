@@ -23,12 +23,14 @@ Examples:
   keysync sync --config keysync-config.yaml
   keysync sync --dry-run                  # compute and report, change no registry row
   keysync sync --auto-approve --format json
+  keysync sync --force                    # run although a safety guard would block it
   keysync sync --db /var/lib/keysync/keysync.db --output /srv/reports`,
 		Flags: append(dbFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the output `DIR` (overrides output_dir)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports, but change nothing in the registry"},
 			&cli.BoolFlag{Name: "auto-approve", Usage: "make this run's proposed master keys Active"},
 			&cli.StringSliceFlag{Name: "format", Usage: "also write reports in `FORMAT` (json)"},
+			&cli.BoolFlag{Name: "force", Usage: "run even if a safety guard would block it"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -55,7 +57,7 @@ Examples:
 				return err
 			}
 			defer s.Close()
-			res, err := reconcile.Run(c.Context, cfg, s.DB, logger(c, env.Stderr))
+			res, err := reconcile.Run(c.Context, cfg, s.DB, c.Bool("force"), logger(c, env.Stderr))
 			if err != nil {
 				return err
 			}

@@ -40,7 +40,11 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // Run performs one reconciliation of cfg (with its flag overrides applied)
 // against db. The caller holds the database's run lock. A run that fails is recorded as failed, and leaves the
 // registry, the findings and the previous reports as they were.
-func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Logger) (Result, error) {
+//
+// Unless force is set, the safety guards of cfg.Safety are checked once the
+// sources are staged; a tripped guard records the run as blocked and returns
+// a *BlockedError.
+func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log *slog.Logger) (Result, error) {
 	start := time.Now()
 	mode := keysync.ModeNormal
 	if cfg.DryRun {
@@ -66,6 +70,19 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Logge
 	}
 	if err := stage(ctx, cfg, db, log); err != nil {
 		return fail(err)
+	}
+	if !force {
+		g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy)
+		if err != nil {
+			return fail(err)
+		}
+		if blocked := checkGuards(cfg.Safety, g); blocked != nil {
+			if err := db.BlockRun(ctx, runID, blocked.Error(), time.Since(start)); err != nil {
+				log.Error("record blocked run", "err", err)
+			}
+			log.Warn("run blocked", "guard", blocked.Guard, "system", blocked.System, "detail", blocked.Msg)
+			return Result{RunID: runID, Mode: mode}, blocked
+		}
 	}
 
 	var pending *report.Pending
