@@ -133,7 +133,7 @@ func databasePath(c *cli.Context) (string, error) {
 
 // openStore opens the database a command works on. A writing command takes
 // the run lock first, so it never interleaves with a sync.
-func openStore(ctx context.Context, env Env, path string, write bool) (*store, error) {
+func openStore(ctx context.Context, env Env, log *slog.Logger, path string, write bool) (*store, error) {
 	s := &store{}
 	if write {
 		l, err := sqlite.Acquire(path)
@@ -150,6 +150,7 @@ func openStore(ctx context.Context, env Env, path string, write bool) (*store, e
 		return nil, err
 	}
 	db.Now = env.Now
+	db.Log = log
 	s.DB = db
 	return s, nil
 }

@@ -58,7 +58,7 @@ func registryListCommand(env Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := openStore(c.Context, env, path, false)
+			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
 			if err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 			if err != nil {
 				return err
 			}
-			s, err := openStore(c.Context, env, path, true)
+			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)
 			if err != nil {
 				return err
 			}

@@ -52,7 +52,7 @@ Examples:
 			if err := cfg.ApplyOverrides(o); err != nil {
 				return err
 			}
-			s, err := openStore(c.Context, env, cfg.Database, true)
+			s, err := openStore(c.Context, env, logger(c, env.Stderr), cfg.Database, true)
 			if err != nil {
 				return err
 			}

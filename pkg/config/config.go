@@ -102,8 +102,13 @@ type Safety struct {
 	MaxNewProposals *int     // >= 0
 }
 
-// MinRowsFor returns the minimum number of accepted rows for source name, and
-// whether that source is guarded at all.
+// Any reports whether at least one guard is configured.
+func (s Safety) Any() bool {
+	return len(s.MinRows) > 0 || s.MaxDropRatio != nil || s.MaxMissingRatio != nil || s.MaxNewProposals != nil
+}
+
+// MinRowsFor returns the minimum number of accepted rows for source name,
+// and whether that source is guarded at all.
 func (s Safety) MinRowsFor(name string) (int, bool) {
 	n, ok := s.MinRows[name]
 	return n, ok

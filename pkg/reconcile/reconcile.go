@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	if err := stage(ctx, cfg, db, log); err != nil {
 		return fail(err)
 	}
-	if !force {
+	if !force && cfg.Safety.Any() {
 		g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy)
 		if err != nil {
 			return fail(err)

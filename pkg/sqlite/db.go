@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ type DB struct {
 	path string
 	// Now is the clock of every timestamp the store writes; tests fix it.
 	Now func() time.Time
+	// Log receives debug timings of the long statements; discarded by default.
+	Log *slog.Logger
 }
 
 // ErrBusy means another process holds the database's write lock.
@@ -77,7 +80,7 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
-	d := &DB{db: db, path: abs, Now: time.Now}
+	d := &DB{db: db, path: abs, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
 	if !readOnly {
 		if err := d.Migrate(ctx); err != nil {
 			db.Close()

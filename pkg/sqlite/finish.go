@@ -97,9 +97,13 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 	}
 	steps = append(steps, "insert_run_systems", "copy_rejects")
 	for _, name := range steps {
-		if _, err := tx.ExecContext(ctx, query(name), usedArgs(query(name), args)...); err != nil {
+		start := time.Now()
+		res, err := tx.ExecContext(ctx, query(name), usedArgs(query(name), args)...)
+		if err != nil {
 			return KPIs{}, fmt.Errorf("%s: %w", name, wrapBusy(err))
 		}
+		n, _ := res.RowsAffected()
+		d.Log.Debug("finish step", "step", name, "rows", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 
 	var k KPIs

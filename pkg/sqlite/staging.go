@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/keysync/keysync/pkg/keysync"
 	"github.com/keysync/keysync/pkg/source"
@@ -30,6 +32,7 @@ type Staging struct {
 	rowStmt *sql.Stmt
 	rejStmt *sql.Stmt
 	args    []any
+	log     *slog.Logger
 }
 
 // BeginStaging empties the staging tables and registers the run's systems,
@@ -39,7 +42,7 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 	if err != nil {
 		return nil, fmt.Errorf("begin staging: %w", wrapBusy(err))
 	}
-	s := &Staging{tx: tx, ids: map[string]int64{}}
+	s := &Staging{tx: tx, ids: map[string]int64{}, log: d.Log}
 	if err := s.init(ctx, systems); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("begin staging: %w", err)
@@ -152,13 +155,17 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 func (s *Staging) Commit(ctx context.Context) error {
 	s.rowStmt.Close()
 	s.rejStmt.Close()
+	start := time.Now()
 	if _, err := s.tx.ExecContext(ctx, query("build_staging_keys")); err != nil {
 		s.tx.Rollback()
 		return fmt.Errorf("build staging keys: %w", err)
 	}
+	s.log.Debug("staging step", "step", "build_staging_keys", "took", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
 	if err := s.tx.Commit(); err != nil {
 		return fmt.Errorf("commit staging: %w", wrapBusy(err))
 	}
+	s.log.Debug("staging step", "step", "commit", "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
