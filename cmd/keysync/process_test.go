@@ -372,7 +372,6 @@ sources:
 			args:    []string{"sync", "--bogus"},
 			code:    2,
 			mention: []string{"bogus"},
-			bug:     "an unknown or malformed flag after a subcommand exits 1, not 2 (subcommands lack OnUsageError)",
 		},
 		{
 			name:    "bad flag value",
@@ -380,7 +379,6 @@ sources:
 			args:    []string{"sync", "--dry-run=maybe"},
 			code:    2,
 			mention: []string{"dry-run", "maybe"},
-			bug:     "an unknown or malformed flag after a subcommand exits 1, not 2 (subcommands lack OnUsageError)",
 		},
 		{
 			name: "approve unknown key",

@@ -49,7 +49,8 @@ Exit codes:
   1  the run failed (source, database or I/O error)
   2  usage or configuration error; unknown key or disallowed transition
   3  another keysync run holds the database
-  4  a safety guard blocked the run (see safety: in the config; --force overrides)`,
+  4  a safety guard blocked the run (see safety: in the config; --force overrides)
+  5  findings present and --fail-on-findings given`,
 		Writer:         env.Stdout,
 		ErrWriter:      env.Stderr,
 		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes
@@ -71,9 +72,23 @@ Exit codes:
 		Commands: []*cli.Command{
 			syncCommand(env),
 			registryCommand(env),
+			scheduleCommand(env),
+			cronCommand(env),
 		},
 	}
+	setUsageErrors(a.Commands, a.OnUsageError)
 	return a
+}
+
+// setUsageErrors gives every command the app's usage-error handler: urfave/cli
+// returns a subcommand's flag error unchanged otherwise, and it must exit 2.
+func setUsageErrors(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = h
+		}
+		setUsageErrors(c.Subcommands, h)
+	}
 }
 
 // dbFlags are accepted by every command: where the config and the database are.

@@ -11,12 +11,16 @@ import (
 
 // Exit codes of SPEC §10.
 const (
-	ExitOK      = 0
-	ExitFailed  = 1
-	ExitUsage   = 2
-	ExitLocked  = 3
-	ExitBlocked = 4
+	ExitOK       = 0
+	ExitFailed   = 1
+	ExitUsage    = 2
+	ExitLocked   = 3
+	ExitBlocked  = 4
+	ExitFindings = 5
 )
+
+// errFindings ends a run that found something when --fail-on-findings is given.
+var errFindings = errors.New("the run has findings (--fail-on-findings)")
 
 // usageError is a command line the user must correct.
 type usageError struct{ msg string }
@@ -44,6 +48,8 @@ func ExitCode(err error) int {
 		return ExitLocked
 	case errors.As(err, &blocked):
 		return ExitBlocked
+	case errors.Is(err, errFindings):
+		return ExitFindings
 	}
 	return ExitFailed
 }

@@ -24,46 +24,67 @@ Examples:
   keysync sync --dry-run                  # compute and report, change no registry row
   keysync sync --auto-approve --format json
   keysync sync --force                    # run although a safety guard would block it
+  keysync sync --fail-on-findings         # exit 5 when anything is missing or duplicated
   keysync sync --db /var/lib/keysync/keysync.db --output /srv/reports`,
-		Flags: append(dbFlags(),
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the output `DIR` (overrides output_dir)"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports, but change nothing in the registry"},
-			&cli.BoolFlag{Name: "auto-approve", Usage: "make this run's proposed master keys Active"},
-			&cli.StringSliceFlag{Name: "format", Usage: "also write reports in `FORMAT` (json)"},
-			&cli.BoolFlag{Name: "force", Usage: "run even if a safety guard would block it"},
+		Flags: append(syncFlags(),
+			&cli.BoolFlag{Name: "fail-on-findings", Usage: "exit 5 when the run found anything (for CI pipelines)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageErrorf("sync takes no arguments, got %q", c.Args().Slice())
 			}
-			cfg, err := loadConfig(c)
+			res, err := syncOnce(c, env)
 			if err != nil {
 				return err
 			}
-			o := config.Overrides{Database: c.String("db"), OutputDir: c.String("output"), Formats: c.StringSlice("format")}
-			if c.IsSet("dry-run") {
-				v := c.Bool("dry-run")
-				o.DryRun = &v
-			}
-			if c.IsSet("auto-approve") {
-				v := c.Bool("auto-approve")
-				o.AutoApprove = &v
-			}
-			if err := cfg.ApplyOverrides(o); err != nil {
+			if err := printRunSummary(env, res); err != nil {
 				return err
 			}
-			s, err := openStore(c.Context, env, logger(c, env.Stderr), cfg.Database, true)
-			if err != nil {
-				return err
+			if c.Bool("fail-on-findings") && res.KPIs.MissingInA+res.KPIs.MissingFromSystem+res.KPIs.DuplicateKeys > 0 {
+				return errFindings
 			}
-			defer s.Close()
-			res, err := reconcile.Run(c.Context, cfg, s.DB, c.Bool("force"), logger(c, env.Stderr))
-			if err != nil {
-				return err
-			}
-			return printRunSummary(env, res)
+			return nil
 		},
 	}
+}
+
+// syncOnce loads the config, applies the sync flags of c and runs one
+// reconciliation under the run lock. `sync` and `schedule` share it.
+func syncOnce(c *cli.Context, env Env) (reconcile.Result, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	o := config.Overrides{Database: c.String("db"), OutputDir: c.String("output"), Formats: c.StringSlice("format")}
+	if c.IsSet("dry-run") {
+		v := c.Bool("dry-run")
+		o.DryRun = &v
+	}
+	if c.IsSet("auto-approve") {
+		v := c.Bool("auto-approve")
+		o.AutoApprove = &v
+	}
+	if err := cfg.ApplyOverrides(o); err != nil {
+		return reconcile.Result{}, err
+	}
+	log := logger(c, env.Stderr)
+	s, err := openStore(c.Context, env, log, cfg.Database, true)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	defer s.Close()
+	return reconcile.Run(c.Context, cfg, s.DB, c.Bool("force"), log)
+}
+
+// syncFlags are the flags of one reconciliation, shared by sync and schedule.
+func syncFlags() []cli.Flag {
+	return append(dbFlags(),
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the output `DIR` (overrides output_dir)"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports, but change nothing in the registry"},
+		&cli.BoolFlag{Name: "auto-approve", Usage: "make this run's proposed master keys Active"},
+		&cli.StringSliceFlag{Name: "format", Usage: "also write reports in `FORMAT` (json)"},
+		&cli.BoolFlag{Name: "force", Usage: "run even if a safety guard would block it"},
+	)
 }
 
 // printRunSummary shows a finished run on stdout, for the person at the terminal.

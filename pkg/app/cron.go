@@ -1,0 +1,76 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func cronCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "cron",
+		Usage: "print a crontab line that runs keysync sync for this config",
+		Description: `Prints a ready crontab line with absolute paths: this binary, the config,
+and a log file (default: keysync.log beside the config). The time fields
+come from the config's schedule (02:00 nightly when it has none). A
+schedule of the form @every … has no crontab equivalent: use
+keysync schedule for it.
+
+Examples:
+  keysync cron --config /etc/keysync/keysync-config.yaml
+  (crontab -l; keysync cron --config keysync-config.yaml) | crontab -`,
+		Flags: append(dbFlags(),
+			&cli.StringFlag{Name: "log", Usage: "the log `FILE` the job appends to"},
+		),
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			spec := cfg.Schedule
+			if spec == "" {
+				spec = "0 2 * * *"
+			}
+			if strings.HasPrefix(spec, "@every") {
+				return usageErrorf("cron: schedule %q has no crontab form; run `keysync schedule` instead", spec)
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("cron: find this binary: %w", err)
+			}
+			if resolved, err := filepath.EvalSymlinks(bin); err == nil {
+				bin = resolved
+			}
+			logFile := c.String("log")
+			if logFile == "" {
+				logFile = filepath.Join(cfg.Dir, "keysync.log")
+			}
+			if logFile, err = filepath.Abs(logFile); err != nil {
+				return fmt.Errorf("cron: %w", err)
+			}
+			args := []string{shellQuote(bin), "--log-format", "json", "sync", "--config", shellQuote(cfg.Path)}
+			if p := c.String("db"); p != "" {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return fmt.Errorf("cron: %w", err)
+				}
+				args = append(args, "--db", shellQuote(abs))
+			}
+			fmt.Fprintf(env.Stdout, "%s %s >>%s 2>&1\n", spec, strings.Join(args, " "), shellQuote(logFile))
+			return nil
+		},
+	}
+}
+
+// shellQuote quotes s for /bin/sh when it has anything but safe characters.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
