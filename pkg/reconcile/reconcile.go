@@ -28,6 +28,10 @@ type Result struct {
 	Duration time.Duration
 }
 
+// errInterrupted is what a run cancelled by a signal records in runs.errors,
+// as a run found stale does.
+var errInterrupted = errors.New("interrupted")
+
 // SourceError means a source could not be read; the run failed because of it.
 type SourceError struct {
 	System string
@@ -62,7 +66,13 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	log.Info("run started", "mode", mode, "config", cfg.Path, "database", db.Path())
 
 	fail := func(err error) (Result, error) {
-		if ferr := db.FailRun(ctx, runID, err, time.Since(start)); ferr != nil {
+		recorded := err
+		if ctx.Err() != nil {
+			// Cancelled by SIGINT/SIGTERM: everything was rolled back.
+			recorded = errInterrupted
+			err = fmt.Errorf("%w: %w", errInterrupted, err)
+		}
+		if ferr := db.FailRun(ctx, runID, recorded, time.Since(start)); ferr != nil {
 			log.Error("record failed run", "err", ferr)
 		}
 		log.Error("run failed", "err", err)
