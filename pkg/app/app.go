@@ -69,12 +69,7 @@ Exit codes:
 			}
 			return usageErrorf("--log-format: %q is not text or json", c.String("log-format"))
 		},
-		Commands: []*cli.Command{
-			syncCommand(env),
-			registryCommand(env),
-			scheduleCommand(env),
-			cronCommand(env),
-		},
+		Commands: commands(env),
 	}
 	setUsageErrors(a.Commands, a.OnUsageError)
 	return a

@@ -1,0 +1,13 @@
+package app
+
+import "github.com/urfave/cli/v2"
+
+// commands lists keysync's top-level commands, in the order --help shows them.
+func commands(env Env) []*cli.Command {
+	return []*cli.Command{
+		syncCommand(env),
+		registryCommand(env),
+		scheduleCommand(env),
+		cronCommand(env),
+	}
+}
