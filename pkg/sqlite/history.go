@@ -102,32 +102,32 @@ type RunRecord struct {
 	Errors                 string            `csv:"errors" json:"errors"`
 }
 
-const runColumns = `run_id, started_at, COALESCE(finished_at, ''), status, mode, duration_ms,
+const runRecordColumns = `run_id, started_at, COALESCE(finished_at, ''), status, mode, duration_ms,
 	missing_in_A_count, missing_from_system_count, duplicate_keys_count, auto_approval_rate, errors`
 
-func scanRun(rs interface{ Scan(...any) error }, v *RunRecord) error {
+func scanRunRecord(rs interface{ Scan(...any) error }, v *RunRecord) error {
 	return rs.Scan(&v.RunID, &v.StartedAt, &v.FinishedAt, &v.Status, &v.Mode, &v.DurationMs,
 		&v.MissingInACount, &v.MissingFromSystemCount, &v.DuplicateKeysCount, &v.AutoApprovalRate, &v.Errors)
 }
 
 // Runs is the last runs of the log, newest first; last <= 0 means all.
 func (r *Reader) Runs(ctx context.Context, last int) ([]RunRecord, error) {
-	return scanAll(ctx, r.q, "runs", `SELECT `+runColumns+` FROM runs ORDER BY run_id DESC LIMIT ?`,
-		func(rs *sql.Rows, v *RunRecord) error { return scanRun(rs, v) }, limitArg(last))
+	return scanAll(ctx, r.q, "runs", `SELECT `+runRecordColumns+` FROM runs ORDER BY run_id DESC LIMIT ?`,
+		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, historyLimit(last))
 }
 
 // FinishedRuns is the last finished runs (succeeded, failed or blocked: not
 // running), oldest first; last <= 0 means all.
 func (r *Reader) FinishedRuns(ctx context.Context, last int) ([]RunRecord, error) {
 	return scanAll(ctx, r.q, "finished runs", `
-		SELECT * FROM (SELECT `+runColumns+` FROM runs WHERE status <> 'running'
+		SELECT * FROM (SELECT `+runRecordColumns+` FROM runs WHERE status <> 'running'
 		               ORDER BY run_id DESC LIMIT ?)
 		ORDER BY run_id`,
-		func(rs *sql.Rows, v *RunRecord) error { return scanRun(rs, v) }, limitArg(last))
+		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, historyLimit(last))
 }
 
-// limitArg turns "no limit" (n <= 0) into SQLite's LIMIT -1.
-func limitArg(n int) int {
+// historyLimit turns "no limit" (n <= 0) into SQLite's LIMIT -1.
+func historyLimit(n int) int {
 	if n <= 0 {
 		return -1
 	}
@@ -137,7 +137,7 @@ func limitArg(n int) int {
 // Run is one run; a *RunNotFoundError when there is no such run.
 func (r *Reader) Run(ctx context.Context, runID int64) (RunRecord, error) {
 	var v RunRecord
-	err := scanRun(r.q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE run_id = ?`, runID), &v)
+	err := scanRunRecord(r.q.QueryRowContext(ctx, `SELECT `+runRecordColumns+` FROM runs WHERE run_id = ?`, runID), &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, &RunNotFoundError{RunID: runID}
 	}
@@ -308,7 +308,7 @@ func (r *Reader) AuditEvents(ctx context.Context, f AuditFilter) ([]keysync.Audi
 		ORDER BY event_id`,
 		func(rs *sql.Rows, v *keysync.AuditEvent) error {
 			return rs.Scan(&v.EventID, &v.RunID, &v.EventType, &v.Payload, &v.CreatedAt)
-		}, f.RunID, f.RunID, f.Type, f.Type, f.Since, limitArg(f.Limit))
+		}, f.RunID, f.RunID, f.Type, f.Type, f.Since, historyLimit(f.Limit))
 }
 
 // EventTypes are the distinct event types the audit log holds.

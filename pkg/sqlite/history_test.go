@@ -93,8 +93,8 @@ func histSync(t *testing.T, d *DB, r histRun) int64 {
 	return runID
 }
 
-// ageLine is one aged finding as "kind system key first_seen_run age_runs age_days".
-func ageLines(fs []AgedFinding) []string {
+// histAgeLines renders each aged finding as one line.
+func histAgeLines(fs []AgedFinding) []string {
 	out := []string{}
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%s %s %s first=%d runs=%d days=%d", f.Kind, f.System, f.Key, f.FirstSeenRun, f.AgeRuns, f.AgeDays))
@@ -102,7 +102,7 @@ func ageLines(fs []AgedFinding) []string {
 	return out
 }
 
-func sameLines(t *testing.T, what string, got, want []string) {
+func histSameLines(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s:\n got  %q\n want %q", what, got, want)
@@ -167,7 +167,7 @@ func TestFindingAges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameLines(t, "ages", ageLines(got), tt.want)
+			histSameLines(t, "ages", histAgeLines(got), tt.want)
 		})
 	}
 }
@@ -313,7 +313,7 @@ func TestFindingsFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameLines(t, "findings", line(got), tt.want)
+			histSameLines(t, "findings", line(got), tt.want)
 		})
 	}
 	got, err := r.Findings(ctx, FindingFilter{RunID: 5, Kind: keysync.KindDuplicate})
@@ -368,7 +368,7 @@ func TestAuditEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameLines(t, "events", line(got), tt.want)
+			histSameLines(t, "events", line(got), tt.want)
 		})
 	}
 	types, err := r.EventTypes(ctx)
@@ -404,8 +404,8 @@ func TestNullMarshal(t *testing.T) {
 	}
 }
 
-// viewRows runs query and renders each row as its columns joined by "|".
-func viewRows(t *testing.T, d *DB, query string) []string {
+// histViewRows runs query and renders each row as its columns joined by "|".
+func histViewRows(t *testing.T, d *DB, query string) []string {
 	t.Helper()
 	rows, err := d.db.Query(query)
 	if err != nil {
@@ -442,7 +442,7 @@ func viewRows(t *testing.T, d *DB, query string) []string {
 func TestViewsOnEmptyDatabase(t *testing.T) {
 	d := histOpen(t)
 	for _, v := range []string{"v_latest_run_summary", "v_open_proposals", "v_key_presence", "v_finding_age"} {
-		if got := viewRows(t, d, "SELECT * FROM "+v); len(got) != 0 {
+		if got := histViewRows(t, d, "SELECT * FROM "+v); len(got) != 0 {
 			t.Errorf("%s on an empty database = %q, want no rows", v, got)
 		}
 	}
@@ -462,8 +462,8 @@ func TestViewFindingAgeMatchesChangesQuery(t *testing.T) {
 		for _, f := range aged {
 			want = append(want, fmt.Sprintf("%d|%s|%s|%s|%d|%d", f.RunID, f.Kind, f.System, f.Key, f.FirstSeenRun, f.AgeRuns))
 		}
-		got := viewRows(t, d, `SELECT run_id, kind, system, key, first_seen_run, age_runs FROM v_finding_age ORDER BY kind, system, key`)
-		sameLines(t, fmt.Sprintf("v_finding_age after run %d", latest), got, want)
+		got := histViewRows(t, d, `SELECT run_id, kind, system, key, first_seen_run, age_runs FROM v_finding_age ORDER BY kind, system, key`)
+		histSameLines(t, fmt.Sprintf("v_finding_age after run %d", latest), got, want)
 		if len(want) == 0 {
 			t.Errorf("run %d has no findings: the comparison proves nothing", latest)
 		}
@@ -471,8 +471,8 @@ func TestViewFindingAgeMatchesChangesQuery(t *testing.T) {
 	check(5)
 	histSync(t, d, histRun{day: 7, a: []string{"K1", "K2"}, b: []string{"K1", "Y"}, dry: true}) // run 6
 	check(6)
-	got := viewRows(t, d, `SELECT kind, key, first_seen_run, age_runs, age_days FROM v_finding_age WHERE kind = 'missing_in_A'`)
-	sameLines(t, "v_finding_age of dry run 6", got, []string{"missing_in_A|Y|5|2|1"})
+	got := histViewRows(t, d, `SELECT kind, key, first_seen_run, age_runs, age_days FROM v_finding_age WHERE kind = 'missing_in_A'`)
+	histSameLines(t, "v_finding_age of dry run 6", got, []string{"missing_in_A|Y|5|2|1"})
 }
 
 func TestViews(t *testing.T) {
@@ -488,16 +488,16 @@ func TestViews(t *testing.T) {
 	// summary still shows run 6.
 	histSync(t, d, histRun{day: 8, a: []string{"K1", "K3"}, b: []string{"K1", "W"}, fail: true})
 
-	sameLines(t, "v_latest_run_summary",
-		viewRows(t, d, `SELECT run_id, mode, system, role, distinct_keys, missing_in_A, missing_from_system, input_sha256 FROM v_latest_run_summary`),
+	histSameLines(t, "v_latest_run_summary",
+		histViewRows(t, d, `SELECT run_id, mode, system, role, distinct_keys, missing_in_A, missing_from_system, input_sha256 FROM v_latest_run_summary`),
 		[]string{"6|normal|A|authority|2|0|0|sha-A", "6|normal|B|peer|4|3|1|sha-B"})
 
-	sameLines(t, "v_open_proposals",
-		viewRows(t, d, `SELECT master_key, source_system, created_at, run_id, age_days >= 0 FROM v_open_proposals`),
+	histSameLines(t, "v_open_proposals",
+		histViewRows(t, d, `SELECT master_key, source_system, created_at, run_id, age_days >= 0 FROM v_open_proposals`),
 		[]string{"Y|B|2024-05-01T02:00:00Z|1|1", "Z|B|2024-05-07T02:00:00Z|6|1"})
 
-	sameLines(t, "v_key_presence",
-		viewRows(t, d, `SELECT key, in_authority, system_count, systems, COALESCE(missing_from, ''), row_count FROM v_key_presence ORDER BY key`),
+	histSameLines(t, "v_key_presence",
+		histViewRows(t, d, `SELECT key, in_authority, system_count, systems, COALESCE(missing_from, ''), row_count FROM v_key_presence ORDER BY key`),
 		[]string{"K1|1|2|A,B||2", "K3|1|1|A|B|1", "W|0|1|B|A|1"})
 }
 
@@ -511,12 +511,12 @@ func TestViewsMigrationDownUp(t *testing.T) {
 	if _, err := p.Down(ctx); err != nil {
 		t.Fatalf("down: %v", err)
 	}
-	if got := viewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view'`); len(got) != 0 {
+	if got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view'`); len(got) != 0 {
 		t.Errorf("views after down: %q, want none", got)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
-	got := viewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name`)
-	sameLines(t, "views after up", got, []string{"v_finding_age", "v_key_presence", "v_latest_run_summary", "v_open_proposals"})
+	got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name`)
+	histSameLines(t, "views after up", got, []string{"v_finding_age", "v_key_presence", "v_latest_run_summary", "v_open_proposals"})
 }
