@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 
 	"github.com/gocarina/gocsv"
@@ -170,6 +171,9 @@ func encode(w io.Writer, format string, rows any) error {
 	case FormatCSV:
 		return gocsv.Marshal(rows, w)
 	case FormatJSON:
+		if v := reflect.ValueOf(rows); v.Kind() == reflect.Slice && v.IsNil() {
+			rows = []struct{}{} // an empty artifact is [], never null
+		}
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
