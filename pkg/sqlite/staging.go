@@ -12,10 +12,18 @@ import (
 	"github.com/keysync/keysync/pkg/source"
 )
 
-// rowsPerInsert is how many rows one multi-row INSERT carries: 7 parameters a
+// rowsPerInsert is how many rows one multi-row INSERT carries: 6 parameters a
 // row keeps a statement well under SQLite's parameter limit, and large batches
 // amortise the statement overhead.
 const rowsPerInsert = 256
+
+// maxRecord is the largest record number a staged row can have: its rowid
+// packs system_id << 32 | record.
+const maxRecord = 1<<32 - 1
+
+// maxSystems is how many systems one run can stage: each is a bit of
+// staging_presence.mask, a 64-bit signed integer.
+const maxSystems = 62
 
 // StagingSystem names one system of a run and its role.
 type StagingSystem struct {
@@ -51,6 +59,9 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 }
 
 func (s *Staging) init(ctx context.Context, systems []StagingSystem) error {
+	if len(systems) > maxSystems {
+		return fmt.Errorf("%d systems: at most %d can be reconciled in one run", len(systems), maxSystems)
+	}
 	if _, err := s.tx.ExecContext(ctx, query("reset_staging")); err != nil {
 		return wrapBusy(err)
 	}
@@ -75,12 +86,12 @@ func (s *Staging) init(ctx context.Context, systems []StagingSystem) error {
 
 func insertRowsSQL(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO staging_rows (system_id, key, record, raw_key, entity_type, location_ref, last_seen_at) VALUES ")
+	b.WriteString("INSERT INTO staging_rows (row_id, key, raw_key, entity_type, location_ref, last_seen_at) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?)")
 	}
 	return b.String()
 }
@@ -111,7 +122,10 @@ func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row
 		}
 		args := s.args[:0]
 		for _, r := range rows[:n] {
-			args = append(args, id, r.Key, r.Record, r.RawKey, r.EntityType, r.LocationRef, r.LastSeenAt)
+			if r.Record <= 0 || r.Record > maxRecord {
+				return fmt.Errorf("stage %s: record %d out of range (1 to %d)", system, r.Record, maxRecord)
+			}
+			args = append(args, id<<32|r.Record, r.Key, r.RawKey, r.EntityType, r.LocationRef, r.LastSeenAt)
 		}
 		s.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -155,17 +169,64 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 func (s *Staging) Commit(ctx context.Context) error {
 	s.rowStmt.Close()
 	s.rejStmt.Close()
-	start := time.Now()
-	if _, err := s.tx.ExecContext(ctx, query("build_staging_keys")); err != nil {
-		s.tx.Rollback()
-		return fmt.Errorf("build staging keys: %w", err)
+	for _, step := range []string{
+		"build_staging_keys",     // K(s), by one sort of the rows
+		"build_staging_presence", // which systems have each key
+		"build_staging_dup_rows", // the rows behind duplicate keys
+	} {
+		start := time.Now()
+		if _, err := s.tx.ExecContext(ctx, query(step)); err != nil {
+			s.tx.Rollback()
+			return fmt.Errorf("%s: %w", step, err)
+		}
+		s.log.Debug("staging step", "step", step, "took", time.Since(start).Round(time.Millisecond))
 	}
-	s.log.Debug("staging step", "step", "build_staging_keys", "took", time.Since(start).Round(time.Millisecond))
-	start = time.Now()
+	if err := s.countKeys(ctx); err != nil {
+		s.tx.Rollback()
+		return fmt.Errorf("count staging keys: %w", err)
+	}
+	start := time.Now()
 	if err := s.tx.Commit(); err != nil {
 		return fmt.Errorf("commit staging: %w", wrapBusy(err))
 	}
 	s.log.Debug("staging step", "step", "commit", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// countKeys stores each system's distinct and duplicate key counts, summed
+// bit by bit over staging_presence in one scan (a GROUP BY system_id over
+// staging_keys would sort every key of every system).
+func (s *Staging) countKeys(ctx context.Context) error {
+	start := time.Now()
+	ids := make([]int64, 0, len(s.ids))
+	for _, id := range s.ids {
+		ids = append(ids, id)
+	}
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "COALESCE(SUM((mask >> %d) & 1), 0), COALESCE(SUM((dup_mask >> %d) & 1), 0)", id, id)
+	}
+	q.WriteString(" FROM staging_presence")
+	counts := make([]int64, 2*len(ids))
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := s.tx.QueryRowContext(ctx, q.String()).Scan(dest...); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if _, err := s.tx.ExecContext(ctx,
+			`UPDATE staging_systems SET distinct_keys = ?, duplicate_keys = ? WHERE system_id = ?`,
+			counts[2*i], counts[2*i+1], id); err != nil {
+			return err
+		}
+	}
+	s.log.Debug("staging step", "step", "count_keys", "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

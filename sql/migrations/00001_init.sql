@@ -90,7 +90,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_run ON audit_log (run_id);
 
 -- Staging holds the current run's normalized rows only; each run empties it
--- before loading. staging_systems gives each system a small integer id.
+-- before loading. staging_systems gives each system a small integer id (1 to
+-- 62, a bit of staging_presence.mask) and holds its counts.
 CREATE TABLE staging_systems (
     system_id     INTEGER PRIMARY KEY,
     system        TEXT NOT NULL UNIQUE,
@@ -99,7 +100,9 @@ CREATE TABLE staging_systems (
     rows_rejected INTEGER NOT NULL DEFAULT 0,
     input_path    TEXT NOT NULL DEFAULT '',
     input_bytes   INTEGER,
-    input_sha256  TEXT NOT NULL DEFAULT ''
+    input_sha256  TEXT NOT NULL DEFAULT '',
+    distinct_keys  INTEGER NOT NULL DEFAULT 0,
+    duplicate_keys INTEGER NOT NULL DEFAULT 0
 );
 
 -- staging_rejects holds the current run's rejected rows until the final commit
@@ -112,26 +115,49 @@ CREATE TABLE staging_rejects (
     PRIMARY KEY (system_id, record)
 ) WITHOUT ROWID;
 
--- Clustered on (system_id, key, record): the first-seen row of a key is the
--- first row of its group, and grouping needs no sort.
+-- staging_rows holds every accepted row of the run, appended in input order.
+-- Its rowid packs (system_id, record) as system_id << 32 | record, so loading
+-- is a pure append and a first-seen row is one rowid lookup away.
 CREATE TABLE staging_rows (
-    system_id    INTEGER NOT NULL,
+    row_id       INTEGER PRIMARY KEY,
     key          TEXT NOT NULL,
-    record       INTEGER NOT NULL,
     raw_key      TEXT NOT NULL,
     entity_type  TEXT NOT NULL,
     location_ref TEXT NOT NULL,
     last_seen_at TEXT NOT NULL,
-    PRIMARY KEY (system_id, key, record)
-) WITHOUT ROWID;
+    system_id    INTEGER GENERATED ALWAYS AS (row_id >> 32) VIRTUAL,
+    record       INTEGER GENERATED ALWAYS AS (row_id & 4294967295) VIRTUAL
+);
 
--- staging_keys is K(s) of SPEC §5: one row per system and normalized key.
+-- staging_keys is K(s) of SPEC §5: one row per normalized key and system,
+-- with the record of its first-seen row and its number of rows. Clustered by
+-- key, so the keys of every system sit together.
 CREATE TABLE staging_keys (
-    system_id    INTEGER NOT NULL,
     key          TEXT NOT NULL,
+    system_id    INTEGER NOT NULL,
     first_record INTEGER NOT NULL,
     row_count    INTEGER NOT NULL,
-    PRIMARY KEY (system_id, key)
+    PRIMARY KEY (key, system_id)
+) WITHOUT ROWID;
+
+-- staging_presence says, per normalized key, which systems have it: bit
+-- system_id of mask is set when that system has the key, and of dup_mask when
+-- it has the key on two or more rows. One pass over it answers every
+-- anti-join of the run.
+CREATE TABLE staging_presence (
+    key      TEXT PRIMARY KEY,
+    mask     INTEGER NOT NULL,
+    dup_mask INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- staging_dup_rows holds the rows of keys with two or more rows in a system,
+-- for the detail of their duplicate exception.
+CREATE TABLE staging_dup_rows (
+    system_id INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    row_id    INTEGER NOT NULL,
+    raw_key   TEXT NOT NULL,
+    PRIMARY KEY (system_id, key, row_id)
 ) WITHOUT ROWID;
 
 -- staging_master_keys holds the current run's distinct proposed master keys:
@@ -149,6 +175,8 @@ CREATE TABLE staging_master_keys (
 -- +goose Down
 DROP TABLE staging_master_keys;
 DROP TABLE staging_rejects;
+DROP TABLE staging_dup_rows;
+DROP TABLE staging_presence;
 DROP TABLE staging_keys;
 DROP TABLE staging_rows;
 DROP TABLE staging_systems;

@@ -3,11 +3,9 @@
 SELECT COUNT(DISTINCT m.master_key)
 FROM (SELECT CASE WHEN :namespaced THEN :authority || '-' || s.system || '-' || p.key
                   ELSE p.key END AS master_key
-      FROM staging_systems s
-      JOIN staging_keys p ON p.system_id = s.system_id
-      WHERE s.role = 'peer'
-        AND NOT EXISTS (SELECT 1 FROM staging_keys a
-                        WHERE a.system_id = :authority_id AND a.key = p.key)) m
+      FROM staging_presence p
+      JOIN staging_systems s ON s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 1
+      WHERE (p.mask >> :authority_id) & 1 = 0) m
 WHERE NOT EXISTS (SELECT 1 FROM master_key_registry r WHERE r.master_key = m.master_key)
   AND NOT EXISTS (SELECT 1 FROM staging_keys a
-                  WHERE a.system_id = :authority_id AND a.key = m.master_key);
+                  WHERE a.key = m.master_key AND a.system_id = :authority_id);

@@ -1,7 +1,7 @@
 -- What the safety guards (SPEC §11) look at, per system of the staged run:
 -- its accepted rows, its accepted rows in the last successful run that was not
--- a dry run (NULL when there is none or the system was not in it), how many of
--- the authority's keys it lacks, and the authority's number of keys.
+-- a dry run (NULL when there is none or the system was not in it), that run,
+-- how many of the authority's keys it lacks, and the authority's number of keys.
 SELECT s.system,
        s.rows_read - s.rows_rejected,
        (SELECT rs.rows_read - rs.rows_rejected
@@ -11,11 +11,9 @@ SELECT s.system,
                            WHERE status = 'succeeded' AND mode = 'normal')),
        (SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'),
        CASE WHEN s.role = 'peer'
-            THEN (SELECT COUNT(*) FROM staging_keys a
-                  WHERE a.system_id = :authority_id
-                    AND NOT EXISTS (SELECT 1 FROM staging_keys p
-                                    WHERE p.system_id = s.system_id AND p.key = a.key))
+            THEN (SELECT COUNT(*) FROM staging_presence p
+                  WHERE (p.mask >> :authority_id) & 1 = 1 AND (p.mask >> s.system_id) & 1 = 0)
             ELSE 0 END,
-       (SELECT COUNT(*) FROM staging_keys a WHERE a.system_id = :authority_id)
+       (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id)
 FROM staging_systems s
 ORDER BY s.system_id;
