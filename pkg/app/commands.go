@@ -9,5 +9,6 @@ func commands(env Env) []*cli.Command {
 		registryCommand(env),
 		scheduleCommand(env),
 		cronCommand(env),
+		genCommand(env),
 	}
 }
