@@ -7,6 +7,11 @@ func commands(env Env) []*cli.Command {
 	return []*cli.Command{
 		syncCommand(env),
 		registryCommand(env),
+		runsCommand(env),
+		findingsCommand(env),
+		changesCommand(env),
+		auditCommand(env),
+		kpiCommand(env),
 		scheduleCommand(env),
 		cronCommand(env),
 		genCommand(env),

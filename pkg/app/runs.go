@@ -1,0 +1,247 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/keysync/keysync/pkg/keysync"
+	"github.com/keysync/keysync/pkg/sqlite"
+)
+
+func runsCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "runs",
+		Usage: "the run log: every sync with its status, KPIs, duration and inputs",
+		Subcommands: []*cli.Command{
+			runsListCommand(env),
+			runsShowCommand(env),
+		},
+	}
+}
+
+func runsListCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the latest runs, newest first",
+		Description: `One row per run: run_id, started_at, finished_at, status (running,
+succeeded, failed, blocked), mode (normal, dry-run), duration_ms, the KPI
+counts of the run and its errors. A failed or blocked run has no KPIs.
+
+Examples:
+  keysync runs list
+  keysync runs list --last 7 --format csv > last-week.csv
+  keysync runs list --last 1 --format json`,
+		Flags: append(dbFlags(),
+			&cli.IntFlag{Name: "last", Value: 20, Usage: "show the last `N` runs"},
+			formatFlag(),
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("runs list takes no arguments, got %q", c.Args().Slice())
+			}
+			last := c.Int("last")
+			if last < 1 {
+				return usageErrorf("--last: %d is not a positive number of runs", last)
+			}
+			h, err := openHistory(c, env)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			runs, err := h.r.Runs(c.Context, last)
+			if err != nil {
+				return err
+			}
+			if len(runs) == 0 {
+				h.log.Info("no runs recorded yet: run `keysync sync` first", "database", h.Path())
+				if h.format == "table" {
+					return nil
+				}
+			}
+			return writeRows(env.Stdout, h.format, runs)
+		},
+	}
+}
+
+// runShowJSON is `runs show --format json`: the run row, the config it ran
+// with, and its per-system summary with the input fingerprints.
+type runShowJSON struct {
+	sqlite.RunRecord
+	ConfigPath string             `json:"config_path"`
+	Systems    []sqlite.RunSystem `json:"systems"`
+}
+
+func runsShowCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show one run: its status, KPIs, errors and per-system summary with input fingerprints",
+		ArgsUsage: "RUN_ID",
+		Description: `Shows the run row (status, mode, times, duration, KPIs, errors, config file)
+and, per system, the counts of reconciliation_summary.csv plus the input the
+source read: input_path, input_bytes and input_sha256, so the run can be
+reproduced from the same files. A failed or blocked run has no per-system
+summary.
+
+--format json prints one object (the run's fields, config_path, systems);
+--format csv prints the per-system rows only (runs list has the run row).
+
+Examples:
+  keysync runs show 42
+  keysync runs show --format json 42
+  keysync runs show --format csv 42 | cut -d, -f2,11-13`,
+		Flags: append(dbFlags(), formatFlag()),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("runs show: name one run id, got %q", c.Args().Slice())
+			}
+			runID, err := parseRunArg(c.Args().First())
+			if err != nil {
+				return err
+			}
+			h, err := openHistory(c, env)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			run, err := h.run(c.Context, runID)
+			if err != nil {
+				return err
+			}
+			cfgPath, err := h.r.RunConfigPath(c.Context, runID)
+			if err != nil {
+				return err
+			}
+			systems, err := h.r.RunSystems(c.Context, runID)
+			if err != nil {
+				return err
+			}
+			switch h.format {
+			case "json":
+				return writeRows(env.Stdout, "json", runShowJSON{RunRecord: run, ConfigPath: cfgPath, Systems: systems})
+			case "csv":
+				return writeRows(env.Stdout, "csv", systems)
+			}
+			return printRunDetail(env.Stdout, run, cfgPath, systems)
+		},
+	}
+}
+
+// printRunDetail is the table form of `runs show`: the run as name/value lines,
+// then its systems.
+func printRunDetail(out io.Writer, run sqlite.RunRecord, cfgPath string, systems []sqlite.RunSystem) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	field := func(name string, v any) {
+		if m, ok := v.(interface{ MarshalCSV() (string, error) }); ok {
+			v, _ = m.MarshalCSV()
+		}
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(w, "%s\t%v\n", name, v)
+	}
+	field("run_id", run.RunID)
+	field("status", run.Status)
+	field("mode", run.Mode)
+	field("started_at", run.StartedAt)
+	field("finished_at", run.FinishedAt)
+	field("duration_ms", run.DurationMs)
+	field("missing_in_A_count", run.MissingInACount)
+	field("missing_from_system_count", run.MissingFromSystemCount)
+	field("duplicate_keys_count", run.DuplicateKeysCount)
+	field("auto_approval_rate", run.AutoApprovalRate)
+	field("errors", run.Errors)
+	field("config_path", cfgPath)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	if len(systems) == 0 {
+		_, err := fmt.Fprintf(out, "no per-system summary: the run is %s\n", run.Status)
+		return err
+	}
+	return writeTable(out, systems)
+}
+
+// historyDB is an open database for the read-only history commands, with the
+// output format and the logger of the command.
+type historyDB struct {
+	*store
+	r      *sqlite.Reader
+	format string
+	log    *slog.Logger
+}
+
+// openHistory checks the output format, then opens the database named by
+// --db or the config. A missing database is a clear error, not an empty one.
+func openHistory(c *cli.Context, env Env) (*historyDB, error) {
+	format, err := outputFormat(c, env)
+	if err != nil {
+		return nil, err
+	}
+	path, err := databasePath(c)
+	if err != nil {
+		return nil, err
+	}
+	log := logger(c, env.Stderr)
+	s, err := openStore(c.Context, env, log, path, false)
+	if err != nil {
+		return nil, err
+	}
+	return &historyDB{store: s, r: s.Reader(), format: format, log: log}, nil
+}
+
+// run reads one run; an unknown id is a usage error naming it.
+func (h *historyDB) run(ctx context.Context, runID int64) (sqlite.RunRecord, error) {
+	run, err := h.r.Run(ctx, runID)
+	var nf *sqlite.RunNotFoundError
+	if errors.As(err, &nf) {
+		return run, usageErrorf("%v (see `keysync runs list`)", err)
+	}
+	return run, err
+}
+
+// runWithFindings is --run when given (it must exist and have succeeded: a
+// failed or blocked run has no findings), else the latest succeeded run. ok
+// is false when no run has succeeded yet; the caller says so and stops.
+func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.RunRecord, ok bool, err error) {
+	if c.IsSet("run") {
+		if run, err = h.run(c.Context, c.Int64("run")); err != nil {
+			return run, false, err
+		}
+		if run.Status != keysync.RunSucceeded {
+			msg := ""
+			if run.Errors != "" {
+				msg = " (" + run.Errors + ")"
+			}
+			return run, false, usageErrorf("run %d is %s%s: it has no %s", run.RunID, run.Status, msg, what)
+		}
+		return run, true, nil
+	}
+	id, ok, err := h.r.LatestSucceededRun(c.Context)
+	if err != nil || !ok {
+		return run, false, err
+	}
+	run, err = h.r.Run(c.Context, id)
+	return run, err == nil, err
+}
+
+// historyRunFlag is --run of the history commands.
+func historyRunFlag(usage string) cli.Flag {
+	return &cli.Int64Flag{Name: "run", Usage: usage}
+}
+
+// parseRunArg reads a RUN_ID argument.
+func parseRunArg(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, usageErrorf("%q is not a run id (a positive number; see `keysync runs list`)", s)
+	}
+	return id, nil
+}
