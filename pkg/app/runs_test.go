@@ -107,7 +107,7 @@ func (f *histFixture) sync(day, want int, args ...string) {
 //	(day 2 03:00: alice approves X)
 //	run 2  day 2  normal   B: K1 K2 X X                   Y and K2 resolved, duplicate X new
 //	run 3  day 3  failed   B.csv missing
-//	run 4  day 4  dry-run  B: K1 K2 X Z                   Z new (X still missing in A), duplicate X resolved
+//	run 4  day 4  dry-run  B: K1 K2 X Z z                 Z and duplicate Z new (X still missing in A), duplicate X resolved
 func newHistory(t *testing.T) *histFixture {
 	t.Helper()
 	f := newHistFixture(t)
@@ -124,7 +124,7 @@ func newHistory(t *testing.T) *histFixture {
 		t.Fatal(err)
 	}
 	f.sync(3, ExitFailed)
-	f.inputs(a, []string{"K1", "K2", "X", "Z"})
+	f.inputs(a, []string{"K1", "K2", "X", "Z", "z"})
 	f.sync(4, 0, "--dry-run")
 	return f
 }
@@ -195,7 +195,7 @@ func TestRunsList(t *testing.T) {
 		[]string{"2024-06-04T02:00:00Z", "2024-06-03T02:00:00Z", "2024-06-02T02:00:00Z", "2024-06-01T02:00:00Z"})
 	histWant(t, "missing_in_A_count", histColumn(rows, "missing_in_A_count"), []string{"2", "", "1", "2"})
 	histWant(t, "missing_from_system_count", histColumn(rows, "missing_from_system_count"), []string{"1", "", "1", "2"})
-	histWant(t, "duplicate_keys_count", histColumn(rows, "duplicate_keys_count"), []string{"0", "", "1", "0"})
+	histWant(t, "duplicate_keys_count", histColumn(rows, "duplicate_keys_count"), []string{"1", "", "1", "0"})
 	histWant(t, "auto_approval_rate", histColumn(rows, "auto_approval_rate"), []string{"0", "", "0", "0"})
 	if e := rows[1]["errors"]; !strings.Contains(e, "B.csv") {
 		t.Errorf("errors of the failed run = %q, want it to name B.csv", e)
@@ -256,7 +256,7 @@ func TestRunsShow(t *testing.T) {
 	histWant(t, "input_path", histColumn(rows, "input_path"), []string{f.path("input/A.csv"), f.path("input/B.csv")})
 	histWant(t, "B's input_bytes", rows[1]["input_bytes"], sizeB)
 	histWant(t, "B's counts", []string{rows[1]["rows_read"], rows[1]["distinct_keys"], rows[1]["matched"], rows[1]["missing_in_A"], rows[1]["missing_from_system"]},
-		[]string{"4", "4", "2", "2", "1"})
+		[]string{"5", "4", "2", "2", "1"})
 
 	r = f.cmd("runs show", "--format", "json", "2")
 	histExit(t, r, 0)
