@@ -214,9 +214,10 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 		return err
 	}
 	if err := section("Resolved", resolved,
-		[]string{"kind", "system", "key", "master_key", "was open since", "for"},
+		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
 		func(r changeRow) []any {
-			return []any{r.Kind, r.System, r.Key, r.MasterKey, fmt.Sprintf("run %d", r.FirstSeenRun), changeAge(r)}
+			return []any{r.Kind, r.System, r.Key, r.MasterKey,
+				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
 		}); err != nil {
 		return err
 	}
