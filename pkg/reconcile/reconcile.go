@@ -78,7 +78,8 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		log.Error("run failed", "err", err)
 		return Result{RunID: runID, Mode: mode}, err
 	}
-	if err := stage(ctx, cfg, db, log); err != nil {
+	phases := &sqlite.Phases{}
+	if err := stage(ctx, cfg, db, phases, log); err != nil {
 		return fail(err)
 	}
 	if !force && cfg.Safety.Any() {
@@ -104,6 +105,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		AutoApprove: cfg.Provisioning.AutoApprove,
 		DryRun:      cfg.DryRun,
 		Took:        time.Since(start),
+		Phases:      phases,
 		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {
 			var err error
 			if set, err = report.Collect(ctx, r, runID); err != nil {
@@ -125,6 +127,9 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode, KPIs: kpis}, err
 	}
 	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: set.Summary, Duration: time.Since(start)}
+	log.Debug("phases", "extract", phases.Extract.Round(time.Millisecond), "load", phases.Load.Round(time.Millisecond),
+		"compare", phases.Compare.Round(time.Millisecond), "persist", phases.Persist.Round(time.Millisecond),
+		"report", phases.Report.Round(time.Millisecond))
 	log.Info("run succeeded",
 		"missing_in_A", kpis.MissingInA, "missing_from_system", kpis.MissingFromSystem,
 		"duplicate_keys", kpis.DuplicateKeys, "output", cfg.OutputDir,
@@ -146,7 +151,8 @@ type batch struct {
 // stage reads every source and loads it into the staging tables. Parsing and
 // normalizing run on one goroutine while this one writes to SQLite, so on two
 // cores the two halves overlap.
-func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Logger) error {
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger) error {
+	start := time.Now()
 	names := cfg.SourceNames()
 	systems := make([]sqlite.StagingSystem, len(names))
 	for i, n := range names {
@@ -166,7 +172,9 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Log
 	extractErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		extractErr <- extractAll(ctx, cfg, batches, log)
+		took, err := extractAll(ctx, cfg, batches, log)
+		phases.Extract = took
+		extractErr <- err
 	}()
 
 	rejected := map[string]int64{}
@@ -192,7 +200,10 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, log *slog.Log
 		st.Rollback()
 		return err
 	}
-	return st.Commit(ctx)
+	phases.Load = time.Since(start)
+	derive, err := st.Commit(ctx)
+	phases.Compare += derive
+	return err
 }
 
 func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string]int64) error {
@@ -213,7 +224,9 @@ func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string
 
 // extractAll reads the sources one after the other, authority first, sending
 // their rows in batches.
-func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger) error {
+// It returns the time spent reading and normalizing, not counting the time
+// it waited for the writer.
+func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger) (busy time.Duration, err error) {
 	norm := normalize.New(cfg.Normalize)
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
@@ -223,15 +236,17 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		csv := source.CSV{System: name, Path: src.Path, Delimiter: src.Delimiter, Columns: src.Columns}
 		stats, err := csv.Extract(ctx, rules, sink)
 		if err != nil {
-			return &SourceError{System: name, Err: err}
+			return busy, &SourceError{System: name, Err: err}
 		}
 		if err := sink.flush(&stats); err != nil {
-			return err
+			return busy, err
 		}
+		took := time.Since(start)
+		busy += took - sink.blocked
 		log.Info("source read", "system", name, "path", src.Path, "rows", stats.RowsRead,
-			"rejected", sink.rejected, "took", time.Since(start).Round(time.Millisecond))
+			"rejected", sink.rejected, "took", took.Round(time.Millisecond))
 	}
-	return nil
+	return busy, nil
 }
 
 // batchSink collects one source's rows into batches for the writer.
@@ -241,6 +256,7 @@ type batchSink struct {
 	out      chan<- batch
 	cur      batch
 	rejected int64
+	blocked  time.Duration // waiting for the writer to take a batch
 }
 
 func (s *batchSink) Accept(row keysync.Row) error {
@@ -264,6 +280,8 @@ func (s *batchSink) flush(stats *source.Stats) error {
 	b := s.cur
 	b.system, b.stats = s.system, stats
 	s.cur = batch{}
+	start := time.Now()
+	defer func() { s.blocked += time.Since(start) }()
 	select {
 	case s.out <- b:
 		return nil

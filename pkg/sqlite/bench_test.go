@@ -77,7 +77,7 @@ func BenchmarkStageAndFinish(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		if err := st.Commit(ctx); err != nil {
+		if _, err := st.Commit(ctx); err != nil {
 			b.Fatal(err)
 		}
 		kpis, err := db.FinishRun(ctx, sqlite.Finish{RunID: runID, Authority: "A", Strategy: keysync.StrategyMirror})

@@ -20,10 +20,37 @@ type Finish struct {
 	DryRun bool
 	// Took is the run's duration, recorded as duration_ms.
 	Took time.Duration
+	// Phases carries the run's phase timings: the caller fills in Extract,
+	// Load and the staging part of Compare; FinishRun adds the rest and
+	// records them on the runs row. May be nil.
+	Phases *Phases
 	// BeforeCommit, when set, runs inside the final transaction once every
 	// result is written, so reports can be rendered from exactly what is about
 	// to be committed. An error from it rolls the whole run back.
 	BeforeCommit func(ctx context.Context, r *Reader) error
+}
+
+// Phases are the durations of a run's phases, recorded on its runs row.
+type Phases struct {
+	Extract time.Duration // reading and normalizing every source
+	Load    time.Duration // writing the staged rows (overlaps Extract)
+	Compare time.Duration // distinct keys, presence, findings
+	Persist time.Duration // registry, audit, summary and run rows
+	Report  time.Duration // rendering the report files
+}
+
+// execSteps runs the named queries in order, logging each one's time.
+func (d *DB) execSteps(ctx context.Context, tx *sql.Tx, names []string, args []any) error {
+	for _, name := range names {
+		start := time.Now()
+		res, err := tx.ExecContext(ctx, query(name), usedArgs(query(name), args)...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, wrapBusy(err))
+		}
+		n, _ := res.RowsAffected()
+		d.Log.Debug("finish step", "step", name, "rows", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }
 
 // KPIs are the per-run counts of SPEC §9.
@@ -46,14 +73,27 @@ func (d *DB) FinishRun(ctx context.Context, f Finish) (KPIs, error) {
 	}
 	defer tx.Rollback()
 
+	if f.Phases == nil {
+		f.Phases = &Phases{}
+	}
 	kpis, err := d.finish(ctx, tx, f)
 	if err != nil {
 		return KPIs{}, fmt.Errorf("finish run %d: %w", f.RunID, err)
 	}
 	if f.BeforeCommit != nil {
+		start := time.Now()
 		if err := f.BeforeCommit(ctx, &Reader{q: tx}); err != nil {
 			return KPIs{}, err
 		}
+		f.Phases.Report += time.Since(start)
+	}
+	p := f.Phases
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE runs SET extract_ms = ?, load_ms = ?, compare_ms = ?, persist_ms = ?, report_ms = ?
+		WHERE run_id = ?`,
+		p.Extract.Milliseconds(), p.Load.Milliseconds(), p.Compare.Milliseconds(),
+		p.Persist.Milliseconds(), p.Report.Milliseconds(), f.RunID); err != nil {
+		return KPIs{}, fmt.Errorf("finish run %d: record phases: %w", f.RunID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return KPIs{}, fmt.Errorf("finish run %d: commit: %w", f.RunID, wrapBusy(err))
@@ -78,7 +118,7 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		sql.Named("auto_approve", f.AutoApprove),
 		sql.Named("now", now),
 	}
-	steps := []string{
+	compare := []string{
 		"insert_missing_in_a",
 		"insert_missing_from_system",
 		"insert_duplicates",
@@ -87,23 +127,25 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		"insert_conflicts",
 		"set_missing_in_a_status",
 	}
+	var persist []string
 	if !f.DryRun {
-		steps = append(steps,
+		persist = append(persist,
 			"audit_proposed",
 			"audit_auto_approved",
 			"registry_insert_new",
 			"registry_auto_approve",
 		)
 	}
-	steps = append(steps, "insert_run_systems", "copy_rejects")
-	for _, name := range steps {
-		start := time.Now()
-		res, err := tx.ExecContext(ctx, query(name), usedArgs(query(name), args)...)
-		if err != nil {
-			return KPIs{}, fmt.Errorf("%s: %w", name, wrapBusy(err))
-		}
-		n, _ := res.RowsAffected()
-		d.Log.Debug("finish step", "step", name, "rows", n, "took", time.Since(start).Round(time.Millisecond))
+	persist = append(persist, "insert_run_systems", "copy_rejects")
+	start := time.Now()
+	if err := d.execSteps(ctx, tx, compare, args); err != nil {
+		return KPIs{}, err
+	}
+	f.Phases.Compare += time.Since(start)
+	start = time.Now()
+	defer func() { f.Phases.Persist += time.Since(start) }()
+	if err := d.execSteps(ctx, tx, persist, args); err != nil {
+		return KPIs{}, err
 	}
 
 	var k KPIs

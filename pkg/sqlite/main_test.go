@@ -179,7 +179,7 @@ func stageRows(tb testing.TB, db *sqlite.DB, systems []system) {
 			tb.Fatalf("set stats of %s: %v", s.name, err)
 		}
 	}
-	if err := st.Commit(ctx); err != nil {
+	if _, err := st.Commit(ctx); err != nil {
 		tb.Fatalf("commit staging: %v", err)
 	}
 }

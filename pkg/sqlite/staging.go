@@ -165,10 +165,13 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 	return nil
 }
 
-// Commit derives each system's distinct keys and commits the staging.
-func (s *Staging) Commit(ctx context.Context) error {
+// Commit derives each system's distinct keys, which systems have each key and
+// the rows of duplicate keys, then commits the staging. It returns how long
+// the derivation took (part of the run's compare phase).
+func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 	s.rowStmt.Close()
 	s.rejStmt.Close()
+	derive := time.Now()
 	for _, step := range []string{
 		"build_staging_keys",     // K(s), by one sort of the rows
 		"build_staging_presence", // which systems have each key
@@ -177,20 +180,21 @@ func (s *Staging) Commit(ctx context.Context) error {
 		start := time.Now()
 		if _, err := s.tx.ExecContext(ctx, query(step)); err != nil {
 			s.tx.Rollback()
-			return fmt.Errorf("%s: %w", step, err)
+			return 0, fmt.Errorf("%s: %w", step, err)
 		}
 		s.log.Debug("staging step", "step", step, "took", time.Since(start).Round(time.Millisecond))
 	}
 	if err := s.countKeys(ctx); err != nil {
 		s.tx.Rollback()
-		return fmt.Errorf("count staging keys: %w", err)
+		return 0, fmt.Errorf("count staging keys: %w", err)
 	}
+	took := time.Since(derive)
 	start := time.Now()
 	if err := s.tx.Commit(); err != nil {
-		return fmt.Errorf("commit staging: %w", wrapBusy(err))
+		return 0, fmt.Errorf("commit staging: %w", wrapBusy(err))
 	}
 	s.log.Debug("staging step", "step", "commit", "took", time.Since(start).Round(time.Millisecond))
-	return nil
+	return took, nil
 }
 
 // countKeys stores each system's distinct and duplicate key counts, summed

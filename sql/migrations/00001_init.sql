@@ -14,7 +14,15 @@ CREATE TABLE runs (
     missing_from_system_count INTEGER,
     duplicate_keys_count      INTEGER,
     auto_approval_rate        REAL,
-    config_path               TEXT NOT NULL DEFAULT ''
+    config_path               TEXT NOT NULL DEFAULT '',
+    -- Phase timings (ms): reading and normalizing the sources (on its own
+    -- goroutine, overlapping load), loading staging, computing keys and
+    -- findings, registry/audit/summary writes, rendering the reports.
+    extract_ms                INTEGER,
+    load_ms                   INTEGER,
+    compare_ms                INTEGER,
+    persist_ms                INTEGER,
+    report_ms                 INTEGER
 );
 
 -- run_systems holds the reconciliation summary: one row per run and system,

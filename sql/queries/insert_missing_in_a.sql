@@ -2,6 +2,9 @@
 -- anti-join K(s) \ K(A), read off the presence mask — with the peer's
 -- first-seen row and the proposed master key. status is filled in once the
 -- registry outcome is known.
+-- CROSS JOIN fixes the join order (SQLite keeps it as written): one scan of
+-- staging_presence, then point lookups. Left to itself the planner would
+-- scan staging_keys, which has a row per key and system.
 INSERT INTO findings (run_id, kind, system, key, source_key, master_key,
                       entity_type, location_ref, last_seen_at)
 SELECT :run_id, 'missing_in_A', s.system, p.key, r.raw_key,
@@ -9,7 +12,10 @@ SELECT :run_id, 'missing_in_A', s.system, p.key, r.raw_key,
             ELSE p.key END,
        r.entity_type, r.location_ref, r.last_seen_at
 FROM staging_presence p
-JOIN staging_systems s ON s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 1
-JOIN staging_keys k ON k.key = p.key AND k.system_id = s.system_id
-JOIN staging_rows r ON r.row_id = (s.system_id << 32) | k.first_record
-WHERE (p.mask >> :authority_id) & 1 = 0;
+CROSS JOIN staging_systems s
+CROSS JOIN staging_keys k
+CROSS JOIN staging_rows r
+WHERE (p.mask >> :authority_id) & 1 = 0
+  AND s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 1
+  AND k.key = p.key AND k.system_id = s.system_id
+  AND r.row_id = (s.system_id << 32) | k.first_record;
