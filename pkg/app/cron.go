@@ -14,7 +14,9 @@ func cronCommand(env Env) *cli.Command {
 		Name:  "cron",
 		Usage: "print a crontab line that runs keysync sync for this config",
 		Description: `Prints a ready crontab line with absolute paths: this binary, the config,
-and a log file (default: keysync.log beside the config). The time fields
+and a log file (default: keysync.log beside the config) that receives the
+JSON logs (stdout's summary is dropped; the run's numbers are in its
+"run succeeded" log line and in the database). The time fields
 come from the config's schedule (02:00 nightly when it has none). A
 schedule of the form @every … has no crontab equivalent: use
 keysync schedule for it.
@@ -59,7 +61,11 @@ Examples:
 				}
 				args = append(args, "--db", shellQuote(abs))
 			}
-			fmt.Fprintf(env.Stdout, "%s %s >>%s 2>&1\n", spec, strings.Join(args, " "), shellQuote(logFile))
+			// stdout (the human summary) is dropped so the log holds only
+			// JSON lines; the run's numbers are in its "run succeeded" line.
+			line := fmt.Sprintf("%s %s >/dev/null 2>>%s", spec, strings.Join(args, " "), shellQuote(logFile))
+			// cron turns an unescaped % into a newline, even inside quotes.
+			fmt.Fprintln(env.Stdout, strings.ReplaceAll(line, "%", `\%`))
 			return nil
 		},
 	}
