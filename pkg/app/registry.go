@@ -1,8 +1,10 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,9 +15,11 @@ import (
 func registryCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:  "registry",
-		Usage: "list master keys, and approve or deprecate them",
+		Usage: "list, show and export master keys, and approve or deprecate them",
 		Subcommands: []*cli.Command{
 			registryListCommand(env),
+			registryShowCommand(env),
+			registryExportCommand(env),
 			registryTransitionCommand(env, "approve", keysync.StatusActive,
 				"promote Proposed master keys to Active",
 				`Examples:
@@ -44,11 +48,12 @@ func registryListCommand(env Env) *cli.Command {
 			formatFlag(),
 		),
 		Action: func(c *cli.Context) error {
-			status := keysync.Status(c.String("status"))
-			switch status {
-			case "", keysync.StatusProposed, keysync.StatusActive, keysync.StatusDeprecated:
-			default:
-				return usageErrorf("--status: %q is not Proposed, Active or Deprecated", status)
+			if c.NArg() > 0 {
+				return usageErrorf("registry list takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+			}
+			status, err := parseStatus(c.String("status"))
+			if err != nil {
+				return err
 			}
 			format, err := outputFormat(c, env)
 			if err != nil {
@@ -75,6 +80,9 @@ func registryListCommand(env Env) *cli.Command {
 					}
 				}
 				entries = kept
+			}
+			if len(entries) == 0 && format == "table" {
+				fmt.Fprintln(env.Stderr, "no master keys match")
 			}
 			return writeRows(env.Stdout, format, entries)
 		},
@@ -125,6 +133,10 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 				for _, e := range proposed {
 					keys = append(keys, e.MasterKey)
 				}
+				if len(keys) == 0 {
+					fmt.Fprintln(env.Stderr, "no Proposed master keys to approve")
+					return nil
+				}
 			}
 			changed, err := s.SetStatus(c.Context, sqlite.Transition{Keys: keys, To: to, By: by, Reason: c.String("reason")})
 			if err != nil {
@@ -134,6 +146,179 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 				fmt.Fprintf(env.Stdout, "%s\t%s\n", e.MasterKey, e.Status)
 			}
 			return nil
+		},
+	}
+}
+
+// parseStatus reads --status: a registry status in any case, or empty for all.
+func parseStatus(s string) (keysync.Status, error) {
+	for _, st := range []keysync.Status{keysync.StatusProposed, keysync.StatusActive, keysync.StatusDeprecated} {
+		if strings.EqualFold(s, string(st)) {
+			return st, nil
+		}
+	}
+	if s == "" {
+		return "", nil
+	}
+	return "", usageErrorf("--status: %q is not Proposed, Active or Deprecated", s)
+}
+
+func registryShowCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show one master key: its registry row, who reported it, and its audit history",
+		ArgsUsage: "KEY",
+		Description: `Shows the registry row of the master key KEY; every kept diff_missing_in_A
+finding that proposed it (run, mode, system and that system's raw key; the
+findings of pruned runs are gone); and every audit event whose payload names
+it (proposed, approved, deprecated: from, to, by and reason).
+An unknown key exits 2.
+
+Examples:
+  keysync registry show INV-00000042
+  keysync registry show --format json A-B-INV-00000042 | jq .history`,
+		Flags: append(dbFlags(),
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("registry show: name one master key, got %d arguments (flags go before the key)", c.NArg())
+			}
+			key := c.Args().First()
+			format := c.String("format")
+			if format != "table" && format != "json" {
+				return usageErrorf("--format: %q is not table or json", format)
+			}
+			path, err := databasePath(c)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r := s.Reader()
+			entry, ok, err := r.MasterKey(c.Context, key)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return usageErrorf("registry show: master key %q is not in the registry", key)
+			}
+			d := keyDetail{RegistryEntry: entry}
+			if d.ReportedBy, err = r.KeyReports(c.Context, key); err != nil {
+				return err
+			}
+			if d.History, err = r.KeyHistory(c.Context, key); err != nil {
+				return err
+			}
+			if format == "json" {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetEscapeHTML(false)
+				enc.SetIndent("", "  ")
+				return enc.Encode(d)
+			}
+			return d.writeTable(env)
+		},
+	}
+}
+
+// keyDetail is everything `registry show` says about one master key.
+type keyDetail struct {
+	keysync.RegistryEntry
+	ReportedBy []sqlite.KeyReport   `json:"reported_by"`
+	History    []keysync.AuditEvent `json:"history"`
+}
+
+// historyRow is one audit event of a master key with its payload spread out.
+type historyRow struct {
+	EventID   int64              `csv:"event_id"`
+	RunID     keysync.OptionalID `csv:"run_id"`
+	EventType keysync.EventType  `csv:"event_type"`
+	From      string             `csv:"from"`
+	To        string             `csv:"to"`
+	By        string             `csv:"by"`
+	Reason    string             `csv:"reason"`
+	CreatedAt string             `csv:"created_at"`
+}
+
+func (d keyDetail) writeTable(env Env) error {
+	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	e := d.RegistryEntry
+	for _, f := range [][2]string{
+		{"master_key", e.MasterKey}, {"status", string(e.Status)},
+		{"source_system", e.SourceSystem}, {"source_key", e.SourceKey},
+		{"created_at", e.CreatedAt}, {"updated_at", e.UpdatedAt},
+	} {
+		fmt.Fprintf(w, "%s\t%s\n", f[0], f[1])
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "\nreported missing in A (%d findings):\n", len(d.ReportedBy))
+	if len(d.ReportedBy) == 0 {
+		fmt.Fprintln(env.Stdout, "  none kept (keysync prune removes the findings of old runs)")
+	} else if err := writeTable(env.Stdout, d.ReportedBy); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "\naudit history (%d events):\n", len(d.History))
+	rows := make([]historyRow, 0, len(d.History))
+	for _, ev := range d.History {
+		var p keysync.KeyChange
+		_ = json.Unmarshal([]byte(ev.Payload), &p) // a payload without these fields shows them empty
+		rows = append(rows, historyRow{EventID: ev.EventID, RunID: ev.RunID, EventType: ev.EventType,
+			From: p.From, To: p.To, By: p.By, Reason: p.Reason, CreatedAt: ev.CreatedAt})
+	}
+	return writeTable(env.Stdout, rows)
+}
+
+func registryExportCommand(env Env) *cli.Command {
+	return &cli.Command{
+		Name:  "export",
+		Usage: "export the crosswalk: master_key, system, source_key, status",
+		Description: `Writes one row per master key and system that reported it, by master key and
+system: the key each system knows the master key by, and the key's status.
+
+A system's source_key is its raw key in its newest report of the master key
+(a diff_missing_in_A row of a succeeded run; dry runs are left out, as they
+change nothing). The proposing system of the registry row is always listed,
+with the registry's source_key once its reports are pruned. Conflicts are not
+in the registry and never appear. CSV unless --format says otherwise.
+
+Examples:
+  keysync registry export > crosswalk.csv
+  keysync registry export --format json --config /etc/keysync/keysync-config.yaml`,
+		Flags: append(dbFlags(),
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "output `FORMAT`: csv, json or table"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("registry export takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+			}
+			format := c.String("format")
+			switch format {
+			case "csv", "json", "table":
+			default:
+				return usageErrorf("--format: %q is not csv, json or table", format)
+			}
+			path, err := databasePath(c)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rows, err := s.Reader().Crosswalk(c.Context)
+			if err != nil {
+				return err
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(env.Stderr, "the registry is empty: nothing to export")
+			}
+			return writeRows(env.Stdout, format, rows)
 		},
 	}
 }
