@@ -77,7 +77,7 @@ func histSync(t *testing.T, d *DB, r histRun) int64 {
 			t.Fatalf("set stats: %v", err)
 		}
 	}
-	if err := st.Commit(ctx); err != nil {
+	if _, err := st.Commit(ctx); err != nil {
 		t.Fatalf("commit staging: %v", err)
 	}
 	if r.fail {
