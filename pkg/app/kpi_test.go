@@ -78,10 +78,10 @@ func TestKPI(t *testing.T) {
 	histExit(t, r, 0)
 	var js struct {
 		Runs []struct {
-			RunID        int64  `json:"run_id"`
-			Status       string `json:"status"`
-			MissingInA   *int64 `json:"missing_in_A_count"`
-			DurationMs   *int64 `json:"duration_ms"`
+			RunID      int64  `json:"run_id"`
+			Status     string `json:"status"`
+			MissingInA *int64 `json:"missing_in_A_count"`
+			DurationMs *int64 `json:"duration_ms"`
 		} `json:"runs"`
 		Window struct {
 			Runs           int64    `json:"runs"`
