@@ -144,3 +144,12 @@ func migrationStates(c *cli.Context, path string) ([]sqlite.Migration, error) {
 	defer db.Close()
 	return db.MigrationStates(c.Context)
 }
+
+// requireDB refuses to go on when there is no database at path, so a command
+// that opens it for writing does not create an empty one as a side effect.
+func requireDB(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no database at %s: run `keysync sync` first", path)
+	}
+	return nil
+}

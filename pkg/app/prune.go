@@ -43,6 +43,9 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if err := requireDB(path); err != nil {
+				return err
+			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)
 			if err != nil {
 				return err

@@ -54,6 +54,9 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if err := requireDB(dbPath); err != nil {
+				return err
+			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), dbPath, true)
 			if err != nil {
 				return err

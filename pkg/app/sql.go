@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -53,8 +52,8 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("no database at %s: run `keysync sync` first", path)
+			if err := requireDB(path); err != nil {
+				return err
 			}
 			db, err := sqlite.OpenReadOnly(c.Context, path)
 			if err != nil {
