@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -83,6 +84,7 @@ type resultWriter struct {
 	w      io.Writer
 	csv    *csv.Writer
 	table  *tabwriter.Writer
+	buf    bytes.Buffer // the table, aligned only once every row is in
 	cols   []string
 	rows   int
 }
@@ -93,7 +95,7 @@ func newResultWriter(w io.Writer, format string) *resultWriter {
 	case "csv":
 		r.csv = csv.NewWriter(w)
 	case "table":
-		r.table = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		r.table = tabwriter.NewWriter(&r.buf, 0, 0, 2, ' ', 0)
 	}
 	return r
 }
@@ -165,7 +167,19 @@ func (r *resultWriter) close() error {
 		r.csv.Flush()
 		return r.csv.Error()
 	case "table":
-		return r.table.Flush()
+		if err := r.table.Flush(); err != nil {
+			return err
+		}
+		// tabwriter pads a short last cell; no line needs trailing blanks.
+		for _, line := range strings.SplitAfter(r.buf.String(), "\n") {
+			if line == "" {
+				continue
+			}
+			if _, err := io.WriteString(r.w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	end := "]\n"
 	if r.rows > 0 {
