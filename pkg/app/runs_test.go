@@ -411,3 +411,47 @@ func TestHistoryCommandsMissingDatabase(t *testing.T) {
 	r := histRun(t, histDay(1), []string{"runs", "list"}, filepath.Join(dir, "no-such-config.yaml"))
 	histExit(t, r, ExitUsage, "no-such-config.yaml")
 }
+
+// TestHistoryCommandsOnShippedExample runs every history command in every
+// format on the database a sync of the shipped example produced.
+func TestHistoryCommandsOnShippedExample(t *testing.T) {
+	dbPath := syncShippedExample(t) // runs 1 and 2 normal, 3 dry-run
+	noConfig := filepath.Join(t.TempDir(), "none.yaml")
+	for _, words := range []string{"runs list", "runs show", "findings", "changes", "audit", "kpi"} {
+		for _, format := range []string{"csv", "json", "table"} {
+			args := []string{"--db", dbPath, "--format", format}
+			if words == "runs show" {
+				args = append(args, "2")
+			}
+			r := histRun(t, histDay(9), strings.Fields(words), noConfig, args...)
+			if r.code != 0 {
+				t.Errorf("%s --format %s: exit %d: %v", words, format, r.code, r.err)
+				continue
+			}
+			switch format {
+			case "json":
+				if !json.Valid([]byte(r.stdout)) {
+					t.Errorf("%s --format json: invalid JSON:\n%.300s", words, r.stdout)
+				}
+			case "csv":
+				if _, rows := histCSV(t, r.stdout); len(rows) == 0 {
+					t.Errorf("%s --format csv: no rows", words)
+				}
+			default:
+				if strings.Count(r.stdout, "\n") < 3 {
+					t.Errorf("%s --format table: %q", words, r.stdout)
+				}
+			}
+		}
+	}
+}
+
+// TestHistoryCommandsHelp: each command's --help teaches by example.
+func TestHistoryCommandsHelp(t *testing.T) {
+	for _, words := range []string{"runs list", "runs show", "findings", "changes", "audit", "kpi"} {
+		r := histRun(t, histDay(1), append(strings.Fields(words), "--help"), "")
+		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "keysync "+words) {
+			t.Errorf("%s --help: exit %d, want examples of `keysync %s`:\n%s", words, r.code, words, r.stdout)
+		}
+	}
+}
