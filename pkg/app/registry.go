@@ -256,13 +256,13 @@ func (d keyDetail) writeTable(env Env) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\nreported missing in A (%d findings):\n", len(d.ReportedBy))
+	fmt.Fprintf(env.Stdout, "\nreported missing in A (%s):\n", showCount(len(d.ReportedBy), "finding"))
 	if len(d.ReportedBy) == 0 {
 		fmt.Fprintln(env.Stdout, "  none kept (keysync prune removes the findings of old runs)")
 	} else if err := writeTable(env.Stdout, d.ReportedBy); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\naudit history (%d events):\n", len(d.History))
+	fmt.Fprintf(env.Stdout, "\naudit history (%s):\n", showCount(len(d.History), "event"))
 	rows := make([]historyRow, 0, len(d.History))
 	for _, ev := range d.History {
 		var p keysync.KeyChange
@@ -271,6 +271,14 @@ func (d keyDetail) writeTable(env Env) error {
 			From: p.From, To: p.To, By: p.By, Reason: p.Reason, CreatedAt: ev.CreatedAt})
 	}
 	return writeTable(env.Stdout, rows)
+}
+
+// showCount is "1 finding", "2 findings".
+func showCount(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func registryExportCommand(env Env) *cli.Command {

@@ -275,9 +275,13 @@ func TestRegistryShow(t *testing.T) {
 		t.Errorf("registry show table lacks C's report or alice's event (found %b):\n%s", found, table)
 	}
 
-	// X-2 was never changed: one event; a master key no one approved shows Proposed.
+	// X-2 was never changed: one report, one event, still Proposed.
 	out = o.ok("registry show", "--format", "json", "X-2")
 	if !strings.Contains(out, `"status": "Proposed"`) || strings.Count(out, `"event_id"`) != 1 {
+		t.Errorf("registry show X-2:\n%s", out)
+	}
+	out = o.ok("registry show", "X-2")
+	if !strings.Contains(out, "reported missing in A (1 finding):\n") || !strings.Contains(out, "audit history (1 event):\n") {
 		t.Errorf("registry show X-2:\n%s", out)
 	}
 }
