@@ -55,7 +55,8 @@ it changed nothing. age_runs is the length of the finding's current unbroken
 streak (1 = new in this run), first_seen_run its first run, age_days the whole
 days from that run's start to this run's start. For a resolved finding the
 age is the streak it had when last seen, in the baseline. Ages only reach as
-far back as findings are kept (see keysync prune).
+far back as findings are kept: when prune has deleted the findings of the
+baseline, there is nothing to compare with and changes exits 2.
 
 Table output groups the rows (new, resolved, still open oldest first); csv and
 json give one row per finding with a change column (new, resolved, open).
@@ -99,6 +100,11 @@ Examples:
 			var previous []sqlite.AgedFinding
 			var base sqlite.RunRecord
 			if hasBase {
+				// Without the baseline's findings every finding would look
+				// new and none resolved.
+				if err := h.checkNotPruned(c.Context, baseID); err != nil {
+					return fmt.Errorf("run %d is compared with run %d, but %w", run.RunID, baseID, err)
+				}
 				if previous, err = h.r.FindingAges(c.Context, baseID); err != nil {
 					return err
 				}

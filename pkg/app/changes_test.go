@@ -192,3 +192,30 @@ func TestCompareFindingsOrder(t *testing.T) {
 		"open missing_in_A A1 2",
 	})
 }
+
+// TestHistoryAfterPrune: a run whose findings prune deleted is refused by
+// name, never shown as a clean run; changes needs its baseline's findings.
+func TestHistoryAfterPrune(t *testing.T) {
+	f := newHistory(t)
+	// Keep runs 2 and 4 (the newest two succeeded runs): run 1 is pruned.
+	histExit(t, f.cmd("prune", "--keep-runs", "2"), 0)
+	histExit(t, f.cmd("findings", "--run", "1"), ExitUsage, "run 1 were pruned")
+	histExit(t, f.cmd("changes", "--run", "2"), ExitUsage, "run 2 is compared with run 1", "pruned")
+	histExit(t, f.cmd("findings", "--run", "2", "--format", "csv"), 0)
+	// Run 4 against run 2 still works; ages reach back to run 2 only.
+	r := f.cmd("changes", "--format", "csv")
+	histExit(t, r, 0)
+	_, rows := histCSV(t, r.stdout)
+	histWant(t, "changes after prune", histChangeLines(rows), []string{
+		"new duplicate B Z first=4 runs=1 days=0",
+		"new missing_in_A B Z first=4 runs=1 days=0",
+		"resolved duplicate B X first=2 runs=1 days=0",
+		"open missing_from_system B K3 first=2 runs=2 days=2",
+		"open missing_in_A B X first=2 runs=2 days=2",
+	})
+
+	// Keep only run 4: the baseline of the latest run is gone.
+	histExit(t, f.cmd("prune", "--keep-runs", "1"), 0)
+	histExit(t, f.cmd("changes"), ExitUsage, "run 4 is compared with run 2", "run 2 were pruned")
+	histExit(t, f.cmd("findings", "--format", "csv"), 0)
+}

@@ -222,14 +222,32 @@ func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.Run
 			}
 			return run, false, usageErrorf("run %d is %s%s: it has no %s", run.RunID, run.Status, msg, what)
 		}
-		return run, true, nil
+	} else {
+		id, ok, err := h.r.LatestSucceededRun(c.Context)
+		if err != nil || !ok {
+			return run, false, err
+		}
+		if run, err = h.r.Run(c.Context, id); err != nil {
+			return run, false, err
+		}
 	}
-	id, ok, err := h.r.LatestSucceededRun(c.Context)
-	if err != nil || !ok {
+	if err := h.checkNotPruned(c.Context, run.RunID); err != nil {
 		return run, false, err
 	}
-	run, err = h.r.Run(c.Context, id)
-	return run, err == nil, err
+	return run, true, nil
+}
+
+// checkNotPruned refuses a run whose findings `keysync prune` deleted, so
+// that an empty answer is never mistaken for a clean run.
+func (h *historyDB) checkNotPruned(ctx context.Context, runID int64) error {
+	o, ok, err := h.r.RunOutcome(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if ok && o.Pruned {
+		return usageErrorf("the findings of run %d were pruned (keysync prune): see `keysync runs show %d` for its counts", runID, runID)
+	}
+	return nil
 }
 
 // historyRunFlag is --run of the history commands.
