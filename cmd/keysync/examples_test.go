@@ -18,7 +18,7 @@ import (
 
 // artifactHeaders are the seven report artifacts and their header rows (SPEC §7).
 var artifactHeaders = map[string][]string{
-	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system"},
+	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed"},
 	"diff_missing_in_A":        {"run_id", "system", "source_key", "key", "master_key", "status", "entity_type", "location_ref", "last_seen_at"},
 	"diff_missing_from_system": {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	"master_key_registry":      {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},

@@ -19,5 +19,6 @@ func commands(env Env) []*cli.Command {
 		scheduleCommand(env),
 		cronCommand(env),
 		genCommand(env),
+		suppressCommand(env),
 	}
 }

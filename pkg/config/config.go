@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -51,6 +52,9 @@ type Config struct {
 	Output       Output
 	Sources      map[string]Source // by name; Source.Name repeats the key
 	Safety       Safety
+	// GracePeriod is how young a key of the authority may be and not yet be
+	// reported missing from a peer (it counts as pending); 0 turns it off.
+	GracePeriod time.Duration
 
 	// DryRun is set only by the --dry-run flag (Overrides); the file has no
 	// such key, because a dry run is a decision per invocation.

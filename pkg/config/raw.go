@@ -27,6 +27,7 @@ type rawConfig struct {
 	Output       *rawOutput            `yaml:"output"`
 	Sources      map[string]*rawSource `yaml:"sources"`
 	Safety       *rawSafety            `yaml:"safety"`
+	GracePeriod  *string               `yaml:"grace_period"`
 }
 
 type rawNormalize struct {
@@ -291,6 +292,13 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 	}
 	if r.Authority != nil {
 		c.Authority = *r.Authority
+	}
+	if r.GracePeriod != nil {
+		d, err := parseGracePeriod(*r.GracePeriod)
+		if err != nil {
+			return nil, errorf("grace_period", *r.GracePeriod, "%v", err)
+		}
+		c.GracePeriod = d
 	}
 	if c.Database == "" {
 		return nil, errorf("database", "", "must not be empty")

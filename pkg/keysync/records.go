@@ -16,6 +16,11 @@ type SummaryRow struct {
 	Matched           int64  `csv:"matched" json:"matched"`
 	MissingInA        int64  `csv:"missing_in_A" json:"missing_in_A"`
 	MissingFromSystem int64  `csv:"missing_from_system" json:"missing_from_system"`
+	// Pending counts keys of the authority the peer lacks that are still
+	// within grace_period; Suppressed, findings silenced by a suppression.
+	// Both were appended to the SPEC §7 columns.
+	Pending    int64 `csv:"pending" json:"pending"`
+	Suppressed int64 `csv:"suppressed" json:"suppressed"`
 }
 
 // MissingInA is one row of diff_missing_in_A.csv: a key of a peer that the

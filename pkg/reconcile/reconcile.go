@@ -104,6 +104,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		Strategy:    cfg.Provisioning.Strategy,
 		AutoApprove: cfg.Provisioning.AutoApprove,
 		DryRun:      cfg.DryRun,
+		GracePeriod: cfg.GracePeriod,
 		Took:        time.Since(start),
 		Phases:      phases,
 		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {

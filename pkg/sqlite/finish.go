@@ -18,6 +18,9 @@ type Finish struct {
 	// DryRun computes findings and the status each master key would have, but
 	// changes nothing in the registry.
 	DryRun bool
+	// GracePeriod keeps keys of the authority younger than it from being
+	// reported missing from a peer (they count as pending); 0 turns it off.
+	GracePeriod time.Duration
 	// Took is the run's duration, recorded as duration_ms.
 	Took time.Duration
 	// Phases carries the run's phase timings: the caller fills in Extract,
@@ -117,8 +120,13 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		sql.Named("namespaced", f.Strategy == keysync.StrategyNamespaced),
 		sql.Named("auto_approve", f.AutoApprove),
 		sql.Named("now", now),
+		sql.Named("grace_seconds", f.GracePeriod.Seconds()),
 	}
-	compare := []string{
+	var compare []string
+	if f.GracePeriod > 0 && !f.DryRun {
+		compare = append(compare, "record_authority_first_seen")
+	}
+	compare = append(compare,
 		"insert_missing_in_a",
 		"insert_missing_from_system",
 		"insert_duplicates",
@@ -126,7 +134,9 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		"decide_master_keys",
 		"insert_conflicts",
 		"set_missing_in_a_status",
-	}
+		"count_suppressed",
+		"count_pending",
+	)
 	var persist []string
 	if !f.DryRun {
 		persist = append(persist,

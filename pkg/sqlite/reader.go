@@ -47,12 +47,12 @@ func scanAll[T any](ctx context.Context, q querier, what, query string, scan fun
 func (r *Reader) Summary(ctx context.Context, runID int64) ([]keysync.SummaryRow, error) {
 	return scanAll(ctx, r.q, "summary", `
 		SELECT run_id, system, role, rows_read, rows_rejected, distinct_keys, duplicate_keys,
-		       matched, missing_in_A, missing_from_system
+		       matched, missing_in_A, missing_from_system, pending, suppressed
 		FROM run_systems WHERE run_id = ?
 		ORDER BY role <> 'authority', system`,
 		func(rs *sql.Rows, v *keysync.SummaryRow) error {
 			return rs.Scan(&v.RunID, &v.System, &v.Role, &v.RowsRead, &v.RowsRejected, &v.DistinctKeys,
-				&v.DuplicateKeys, &v.Matched, &v.MissingInA, &v.MissingFromSystem)
+				&v.DuplicateKeys, &v.Matched, &v.MissingInA, &v.MissingFromSystem, &v.Pending, &v.Suppressed)
 		}, runID)
 }
 

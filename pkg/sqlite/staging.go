@@ -197,14 +197,20 @@ func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 	return took, nil
 }
 
-// countKeys stores each system's distinct and duplicate key counts, summed
-// bit by bit over staging_presence in one scan (a GROUP BY system_id over
-// staging_keys would sort every key of every system).
+// countKeys stores each system's distinct, duplicate and matched key counts
+// (matched: |K(s) ∩ K(A)|), summed bit by bit over staging_presence in one
+// scan (a GROUP BY system_id over staging_keys would sort every key of every
+// system).
 func (s *Staging) countKeys(ctx context.Context) error {
 	start := time.Now()
 	ids := make([]int64, 0, len(s.ids))
 	for _, id := range s.ids {
 		ids = append(ids, id)
+	}
+	var authorityID int64
+	if err := s.tx.QueryRowContext(ctx,
+		`SELECT system_id FROM staging_systems WHERE role = 'authority'`).Scan(&authorityID); err != nil {
+		return fmt.Errorf("find the authority: %w", err)
 	}
 	var q strings.Builder
 	q.WriteString("SELECT ")
@@ -212,10 +218,11 @@ func (s *Staging) countKeys(ctx context.Context) error {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		fmt.Fprintf(&q, "COALESCE(SUM((mask >> %d) & 1), 0), COALESCE(SUM((dup_mask >> %d) & 1), 0)", id, id)
+		fmt.Fprintf(&q, "COALESCE(SUM((mask >> %d) & 1), 0), COALESCE(SUM((dup_mask >> %d) & 1), 0), "+
+			"COALESCE(SUM((mask >> %d) & (mask >> %d) & 1), 0)", id, id, id, authorityID)
 	}
 	q.WriteString(" FROM staging_presence")
-	counts := make([]int64, 2*len(ids))
+	counts := make([]int64, 3*len(ids))
 	dest := make([]any, len(counts))
 	for i := range counts {
 		dest[i] = &counts[i]
@@ -225,8 +232,8 @@ func (s *Staging) countKeys(ctx context.Context) error {
 	}
 	for i, id := range ids {
 		if _, err := s.tx.ExecContext(ctx,
-			`UPDATE staging_systems SET distinct_keys = ?, duplicate_keys = ? WHERE system_id = ?`,
-			counts[2*i], counts[2*i+1], id); err != nil {
+			`UPDATE staging_systems SET distinct_keys = ?, duplicate_keys = ?, matched = ? WHERE system_id = ?`,
+			counts[3*i], counts[3*i+1], counts[3*i+2], id); err != nil {
 			return err
 		}
 	}

@@ -41,6 +41,8 @@ CREATE TABLE run_systems (
     input_path          TEXT NOT NULL DEFAULT '',
     input_bytes         INTEGER,
     input_sha256        TEXT NOT NULL DEFAULT '',
+    pending             INTEGER NOT NULL DEFAULT 0, -- within grace_period, not yet reported
+    suppressed          INTEGER NOT NULL DEFAULT 0, -- findings silenced by a suppression
     PRIMARY KEY (run_id, system)
 );
 
@@ -97,6 +99,28 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_run ON audit_log (run_id);
 
+-- suppressions are known exceptions an operator recorded with `keysync
+-- suppress add`: a finding of (system, key) is not reported while the
+-- suppression holds (until is empty or later than the run), only counted.
+CREATE TABLE suppressions (
+    system     TEXT NOT NULL,
+    key        TEXT NOT NULL, -- the normalized key
+    reason     TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    until      TEXT NOT NULL DEFAULT '', -- RFC 3339 UTC; '' = no end
+    PRIMARY KEY (system, key)
+) WITHOUT ROWID;
+
+-- authority_first_seen remembers when each key first appeared in the
+-- authority, for grace_period when a row has no last_seen_at. Kept only while
+-- a grace period is configured.
+CREATE TABLE authority_first_seen (
+    key           TEXT PRIMARY KEY,
+    first_seen_at TEXT NOT NULL,
+    run_id        INTEGER NOT NULL
+) WITHOUT ROWID;
+
 -- Staging holds the current run's normalized rows only; each run empties it
 -- before loading. staging_systems gives each system a small integer id (1 to
 -- 62, a bit of staging_presence.mask) and holds its counts.
@@ -110,7 +134,10 @@ CREATE TABLE staging_systems (
     input_bytes   INTEGER,
     input_sha256  TEXT NOT NULL DEFAULT '',
     distinct_keys  INTEGER NOT NULL DEFAULT 0,
-    duplicate_keys INTEGER NOT NULL DEFAULT 0
+    duplicate_keys INTEGER NOT NULL DEFAULT 0,
+    matched        INTEGER NOT NULL DEFAULT 0,
+    pending        INTEGER NOT NULL DEFAULT 0,
+    suppressed     INTEGER NOT NULL DEFAULT 0
 );
 
 -- staging_rejects holds the current run's rejected rows until the final commit
@@ -181,6 +208,8 @@ CREATE TABLE staging_master_keys (
 ) WITHOUT ROWID;
 
 -- +goose Down
+DROP TABLE authority_first_seen;
+DROP TABLE suppressions;
 DROP TABLE staging_master_keys;
 DROP TABLE staging_rejects;
 DROP TABLE staging_dup_rows;

@@ -10,4 +10,6 @@ SELECT :run_id, 'duplicate', s.system, d.key, d.row_count,
               WHERE r.system_id = d.system_id AND r.key = d.key
               GROUP BY r.raw_key) v)
 FROM (SELECT key, system_id, row_count FROM staging_keys WHERE row_count > 1) d
-JOIN staging_systems s ON s.system_id = d.system_id;
+JOIN staging_systems s ON s.system_id = d.system_id
+WHERE NOT EXISTS (SELECT 1 FROM suppressions x
+                  WHERE x.system = s.system AND x.key = d.key AND (x.until = '' OR x.until > :now));

@@ -1,7 +1,7 @@
 -- missing_in_A: for each peer, each of its keys the authority lacks — the
 -- anti-join K(s) \ K(A), read off the presence mask — with the peer's
 -- first-seen row and the proposed master key. status is filled in once the
--- registry outcome is known.
+-- registry outcome is known. A suppressed (system, key) is left out.
 -- CROSS JOIN fixes the join order (SQLite keeps it as written): one scan of
 -- staging_presence, then point lookups. Left to itself the planner would
 -- scan staging_keys, which has a row per key and system.
@@ -18,4 +18,6 @@ CROSS JOIN staging_rows r
 WHERE (p.mask >> :authority_id) & 1 = 0
   AND s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 1
   AND k.key = p.key AND k.system_id = s.system_id
-  AND r.row_id = (s.system_id << 32) | k.first_record;
+  AND r.row_id = (s.system_id << 32) | k.first_record
+  AND NOT EXISTS (SELECT 1 FROM suppressions x
+                  WHERE x.system = s.system AND x.key = p.key AND (x.until = '' OR x.until > :now));
