@@ -13,7 +13,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -25,6 +24,12 @@ type CSV struct {
 	Path      string            // the file, resolved against the config's directory
 	Delimiter rune              // field separator; 0 means ','
 	Columns   map[string]string // contract field -> header name, replacing the field's own name
+
+	// Key, when set, lists the headers whose values make a composite
+	// source_key, joined with KeySeparator (see JoinKey). Columns must then
+	// not map source_key.
+	Key          []string
+	KeySeparator string
 }
 
 // checkEvery is how many records pass between two looks at ctx: often enough
@@ -94,7 +99,7 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 	if err != nil {
 		return fail(readError(err))
 	}
-	col, err := c.locate(header)
+	col, err := locate(header, c.Columns, c.Key, headerNames)
 	if err != nil {
 		line, _ := r.FieldPos(0) // blank lines may precede the header
 		return fail(int64(line), err)
@@ -122,7 +127,7 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 		// []string. The Row's strings therefore stay valid, sharing the
 		// record's memory.
 		row, rej := rules.Check(record, Fields{
-			SourceKey:          col.get(rec, col.key),
+			SourceKey:          col.sourceKey(rec, c.KeySeparator),
 			SourceSystem:       col.get(rec, col.system),
 			EntityType:         col.get(rec, col.entityType),
 			LocationRef:        col.get(rec, col.locationRef),
@@ -171,20 +176,15 @@ func (c CSV) delimiter() (rune, error) {
 
 // checkColumns rejects mappings of fields the contract does not have.
 func (c CSV) checkColumns() error {
-	for field, name := range c.Columns {
-		if !slices.Contains(ContractFields, field) {
-			return fmt.Errorf("columns: unknown field %q (want one of %s)", field, strings.Join(ContractFields, ", "))
-		}
-		if strings.TrimSpace(name) == "" {
-			return fmt.Errorf("columns: empty header name for %s", field)
-		}
-	}
-	return nil
+	return checkMapping("columns", c.Columns, c.Key)
 }
 
-// columns holds the header index of each contract field, -1 when absent.
+// columns holds the position of each contract field among a source's column
+// names (a CSV header, a query's result columns), -1 when absent. keyParts,
+// when set, holds the positions of a composite key's parts instead of key.
 type columns struct {
 	key, system, entityType, locationRef, lastSeenAt int
+	keyParts                                         []int
 }
 
 // get returns field i of rec, or "" when the column is absent or the record
@@ -196,36 +196,89 @@ func (columns) get(rec []string, i int) string {
 	return rec[i]
 }
 
-// locate finds the contract fields in the header.
-func (c CSV) locate(header []string) (columns, error) {
-	col := columns{-1, -1, -1, -1, -1}
-	slots := []*int{&col.key, &col.system, &col.entityType, &col.locationRef, &col.lastSeenAt}
-	for fi, field := range ContractFields {
-		want, mapped := c.Columns[field]
-		if !mapped {
-			want = field
-		}
+// sourceKey returns the raw key of rec: its key column, or the composite
+// key's parts joined with sep.
+func (col columns) sourceKey(rec []string, sep string) string {
+	if col.keyParts == nil {
+		return col.get(rec, col.key)
+	}
+	parts := make([]string, len(col.keyParts))
+	for i, p := range col.keyParts {
+		parts[i] = col.get(rec, p)
+	}
+	return JoinKey(parts, sep)
+}
+
+// names says what a list of column names is, for error messages.
+type names struct {
+	what  string // "header" or "query result"
+	found string // "headers found" or "columns found"
+}
+
+var (
+	headerNames = names{what: "header", found: "headers found"}
+	resultNames = names{what: "query result", found: "columns found"}
+)
+
+// locate finds the contract fields among the column names, matched
+// case-insensitively after trimming. A field mapped in mapping is looked for
+// under the mapped name only, and must exist, even an optional one, since a
+// mapping that matches nothing is a configuration mistake; so must every part
+// of a composite key. A name matching one field twice is ambiguous.
+func locate(header []string, mapping map[string]string, key []string, n names) (columns, error) {
+	col := columns{-1, -1, -1, -1, -1, nil}
+	find := func(field, want string) (int, error) {
 		want = strings.TrimSpace(want)
+		at := -1
 		for i, h := range header {
 			if !strings.EqualFold(strings.TrimSpace(h), want) {
 				continue
 			}
-			if *slots[fi] >= 0 {
-				return col, fmt.Errorf("header: columns %d and %d both match %s (%q); headers found: %s",
-					*slots[fi]+1, i+1, field, want, listHeaders(header))
+			if at >= 0 {
+				return -1, fmt.Errorf("%s: columns %d and %d both match %s (%q); %s: %s",
+					n.what, at+1, i+1, field, want, n.found, listHeaders(header))
 			}
-			*slots[fi] = i
+			at = i
 		}
-		if *slots[fi] >= 0 {
+		return at, nil
+	}
+	slots := []*int{&col.key, &col.system, &col.entityType, &col.locationRef, &col.lastSeenAt}
+	for fi, field := range ContractFields {
+		if field == FieldSourceKey && len(key) > 0 {
+			col.keyParts = make([]int, len(key))
+			for i, part := range key {
+				at, err := find(field, part)
+				if err != nil {
+					return col, err
+				}
+				if at < 0 {
+					return col, fmt.Errorf("no column %q for part %d of the composite source_key; %s: %s",
+						strings.TrimSpace(part), i+1, n.found, listHeaders(header))
+				}
+				col.keyParts[i] = at
+			}
 			continue
 		}
+		want, mapped := mapping[field]
+		if !mapped {
+			want = field
+		}
+		at, err := find(field, want)
+		if err != nil {
+			return col, err
+		}
+		*slots[fi] = at
+		if at >= 0 {
+			continue
+		}
+		want = strings.TrimSpace(want)
 		switch {
 		case field == FieldSourceKey && mapped:
-			return col, fmt.Errorf("no %s column %q (from columns:); headers found: %s", field, want, listHeaders(header))
+			return col, fmt.Errorf("no %s column %q (from columns:); %s: %s", field, want, n.found, listHeaders(header))
 		case field == FieldSourceKey:
-			return col, fmt.Errorf("no %s column; headers found: %s", field, listHeaders(header))
+			return col, fmt.Errorf("no %s column; %s: %s", field, n.found, listHeaders(header))
 		case mapped:
-			return col, fmt.Errorf("no column %q for %s (from columns:); headers found: %s", want, field, listHeaders(header))
+			return col, fmt.Errorf("no column %q for %s (from columns:); %s: %s", want, field, n.found, listHeaders(header))
 		}
 	}
 	return col, nil
