@@ -79,6 +79,9 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 
 	// Hash below the buffer so the fingerprint covers every byte, BOM included.
 	hr := &hashingReader{r: f, h: sha256.New()}
+	if bc, ok := sink.(ByteCounter); ok {
+		hr.progress = bc.BytesRead
+	}
 	br := bufio.NewReaderSize(hr, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
@@ -320,9 +323,10 @@ func withoutPath(err error) error {
 
 // hashingReader hashes and counts the bytes read through it.
 type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r        io.Reader
+	h        hash.Hash
+	n        int64
+	progress func(total int64) // told n after each read; may be nil
 }
 
 func (h *hashingReader) Read(p []byte) (int, error) {
@@ -330,6 +334,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		h.h.Write(p[:n])
 		h.n += int64(n)
+		if h.progress != nil {
+			h.progress(h.n)
+		}
 	}
 	return n, err
 }
