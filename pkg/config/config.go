@@ -55,6 +55,7 @@ type Config struct {
 	// GracePeriod is how young a key of the authority may be and not yet be
 	// reported missing from a peer (it counts as pending); 0 turns it off.
 	GracePeriod time.Duration
+	Notify      Notify // the webhook told of run outcomes; see notify.go
 
 	// DryRun is set only by the --dry-run flag (Overrides); the file has no
 	// such key, because a dry run is a decision per invocation.

@@ -28,6 +28,7 @@ type rawConfig struct {
 	Sources      map[string]*rawSource `yaml:"sources"`
 	Safety       *rawSafety            `yaml:"safety"`
 	GracePeriod  *string               `yaml:"grace_period"`
+	Notify       *rawNotify            `yaml:"notify"`
 }
 
 type rawNormalize struct {
@@ -372,6 +373,11 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 			}
 		}
 	}
+	notify, err := r.Notify.config()
+	if err != nil {
+		return nil, err
+	}
+	c.Notify = notify
 	return c, nil
 }
 
