@@ -379,7 +379,7 @@ type counter struct {
 	last       string
 }
 
-func (c *counter) Accept(r keysync.Row) error       { c.rows++; c.last = r.Key; return nil }
+func (c *counter) Accept(r keysync.Row) error     { c.rows++; c.last = r.Key; return nil }
 func (c *counter) Reject(keysync.Rejection) error { c.rejs++; return nil }
 
 func FuzzJSONExtract(f *testing.F) {
