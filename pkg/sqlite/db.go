@@ -60,8 +60,11 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 	q := url.Values{}
 	// busy_timeout: wait a little for a short writer (an operator command)
 	// instead of failing at once. synchronous=FULL: a committed registry change
-	// survives a power cut, and commits are few.
-	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"} {
+	// survives a power cut, and commits are few. threads=2: the sorter behind
+	// the GROUP BY that derives each system's keys may use the second core
+	// (about 20% faster at 5 x 1M rows, no more memory; a larger cache_size
+	// bought nothing but memory).
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "threads(2)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -150,27 +150,27 @@ CREATE TABLE staging_rejects (
     PRIMARY KEY (system_id, record)
 ) WITHOUT ROWID;
 
--- staging_rows holds every accepted row of the run, appended in input order.
--- Its rowid packs (system_id, record) as system_id << 32 | record, so loading
--- is a pure append and a first-seen row is one rowid lookup away.
+-- staging_rows holds every accepted row of the run, appended in input order
+-- (system after system), so row_id order is file order within a system and
+-- loading is a pure append at the end of the table.
 CREATE TABLE staging_rows (
     row_id       INTEGER PRIMARY KEY,
+    system_id    INTEGER NOT NULL,
+    record       INTEGER NOT NULL,
     key          TEXT NOT NULL,
     raw_key      TEXT NOT NULL,
     entity_type  TEXT NOT NULL,
     location_ref TEXT NOT NULL,
-    last_seen_at TEXT NOT NULL,
-    system_id    INTEGER GENERATED ALWAYS AS (row_id >> 32) VIRTUAL,
-    record       INTEGER GENERATED ALWAYS AS (row_id & 4294967295) VIRTUAL
+    last_seen_at TEXT NOT NULL
 );
 
 -- staging_keys is K(s) of SPEC §5: one row per normalized key and system,
--- with the record of its first-seen row and its number of rows. Clustered by
+-- with the row_id of its first-seen row and its number of rows. Clustered by
 -- key, so the keys of every system sit together.
 CREATE TABLE staging_keys (
     key          TEXT NOT NULL,
     system_id    INTEGER NOT NULL,
-    first_record INTEGER NOT NULL,
+    first_row    INTEGER NOT NULL, -- staging_rows.row_id of the first-seen row
     row_count    INTEGER NOT NULL,
     PRIMARY KEY (key, system_id)
 ) WITHOUT ROWID;
@@ -190,9 +190,9 @@ CREATE TABLE staging_presence (
 CREATE TABLE staging_dup_rows (
     system_id INTEGER NOT NULL,
     key       TEXT NOT NULL,
-    row_id    INTEGER NOT NULL,
+    record    INTEGER NOT NULL,
     raw_key   TEXT NOT NULL,
-    PRIMARY KEY (system_id, key, row_id)
+    PRIMARY KEY (system_id, key, record)
 ) WITHOUT ROWID;
 
 -- staging_master_keys holds the current run's distinct proposed master keys:

@@ -27,24 +27,22 @@ ORDER BY created_at, master_key;
 
 -- v_key_presence: for each normalized key staged by the latest run that read
 -- its sources (staging holds that run only), which systems have it and which
--- lack it (authority first, then peers by name, comma-separated). Lookups go
--- through staging_systems so each uses the (system_id, key) primary key.
+-- lack it (authority first, then peers by name, comma-separated), read off
+-- staging_presence's bit mask (bit system_id set = the system has the key).
 CREATE VIEW v_key_presence AS
-SELECT k.key,
-       MAX(s.role = 'authority') AS in_authority,
-       COUNT(*) AS system_count,
+SELECT p.key,
+       (SELECT (p.mask >> a.system_id) & 1 FROM staging_systems a WHERE a.role = 'authority') AS in_authority,
+       (SELECT COUNT(*) FROM staging_systems s WHERE (p.mask >> s.system_id) & 1 = 1) AS system_count,
        (SELECT group_concat(system, ',') FROM (
             SELECT s2.system FROM staging_systems s2
-            WHERE EXISTS (SELECT 1 FROM staging_keys k2 WHERE k2.system_id = s2.system_id AND k2.key = k.key)
+            WHERE (p.mask >> s2.system_id) & 1 = 1
             ORDER BY s2.role <> 'authority', s2.system)) AS systems,
        (SELECT group_concat(system, ',') FROM (
             SELECT s3.system FROM staging_systems s3
-            WHERE NOT EXISTS (SELECT 1 FROM staging_keys k3 WHERE k3.system_id = s3.system_id AND k3.key = k.key)
+            WHERE (p.mask >> s3.system_id) & 1 = 0
             ORDER BY s3.role <> 'authority', s3.system)) AS missing_from,
-       SUM(k.row_count) AS row_count
-FROM staging_keys k
-JOIN staging_systems s ON s.system_id = k.system_id
-GROUP BY k.key;
+       (SELECT SUM(k.row_count) FROM staging_keys k WHERE k.key = p.key) AS row_count
+FROM staging_presence p;
 
 -- v_finding_age: the findings of the latest run, each with the first run of
 -- its current unbroken streak and its age in runs (1 = new) and whole days.

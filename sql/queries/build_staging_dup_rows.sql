@@ -1,10 +1,10 @@
 -- The staged rows of duplicate keys, for the detail of exceptions.csv. The
 -- (key, system) pairs come from staging_presence.dup_mask, a scan of one row
 -- per key rather than one per key and system.
-INSERT INTO staging_dup_rows (system_id, key, row_id, raw_key)
-SELECT r.row_id >> 32, r.key, r.row_id, r.raw_key
+INSERT INTO staging_dup_rows (system_id, key, record, raw_key)
+SELECT r.system_id, r.key, r.record, r.raw_key
 FROM staging_rows r
-WHERE (r.key, r.row_id >> 32) IN (
+WHERE (r.key, r.system_id) IN (
     SELECT p.key, s.system_id
     FROM staging_presence p
     CROSS JOIN staging_systems s

@@ -11,7 +11,7 @@ SET pending = (
       AND (p.mask >> :authority_id) & 1 = 1
       AND (p.mask >> staging_systems.system_id) & 1 = 0
       AND a.key = p.key AND a.system_id = :authority_id
-      AND r.row_id = (:authority_id << 32) | a.first_record
+      AND r.row_id = a.first_row
       AND NOT EXISTS (SELECT 1 FROM suppressions x
                       WHERE x.system = staging_systems.system AND x.key = p.key
                         AND (x.until = '' OR x.until > :now))

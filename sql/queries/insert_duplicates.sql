@@ -4,8 +4,8 @@
 -- duplicate keys.
 INSERT INTO findings (run_id, kind, system, key, count, detail)
 SELECT :run_id, 'duplicate', s.system, d.key, d.row_count,
-       (SELECT group_concat(v.raw_key, ' | ' ORDER BY v.first_row)
-        FROM (SELECT r.raw_key, MIN(r.row_id) AS first_row
+       (SELECT group_concat(v.raw_key, ' | ' ORDER BY v.first_record)
+        FROM (SELECT r.raw_key, MIN(r.record) AS first_record
               FROM staging_dup_rows r
               WHERE r.system_id = d.system_id AND r.key = d.key
               GROUP BY r.raw_key) v)

@@ -15,7 +15,7 @@ CROSS JOIN staging_rows r
 WHERE (p.mask >> :authority_id) & 1 = 1
   AND s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 0
   AND a.key = p.key AND a.system_id = :authority_id
-  AND r.row_id = (:authority_id << 32) | a.first_record
+  AND r.row_id = a.first_row
   AND NOT EXISTS (SELECT 1 FROM suppressions x
                   WHERE x.system = s.system AND x.key = p.key AND (x.until = '' OR x.until > :now))
   -- grace_period: a key younger than it is pending, not yet missing. Its age

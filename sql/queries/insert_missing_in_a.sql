@@ -18,6 +18,6 @@ CROSS JOIN staging_rows r
 WHERE (p.mask >> :authority_id) & 1 = 0
   AND s.role = 'peer' AND (p.mask >> s.system_id) & 1 = 1
   AND k.key = p.key AND k.system_id = s.system_id
-  AND r.row_id = (s.system_id << 32) | k.first_record
+  AND r.row_id = k.first_row
   AND NOT EXISTS (SELECT 1 FROM suppressions x
                   WHERE x.system = s.system AND x.key = p.key AND (x.until = '' OR x.until > :now));
