@@ -24,7 +24,7 @@ const (
 	DefaultOutputDir  = "./output"
 	DefaultAuthority  = "A"
 	DefaultStrategy   = keysync.StrategyMirror
-	DefaultSourceType = "csv"
+	DefaultSourceType = TypeCSV
 	DefaultDelimiter  = ','
 )
 
@@ -84,16 +84,39 @@ func (o Output) Has(format string) bool {
 	return false
 }
 
-// Source is one configured system.
+// Source is one configured system. Which fields apply depends on Type (see
+// the README's Sources section); the others are zero.
 type Source struct {
 	Name      string
-	Type      string // "csv", the only type supported so far
-	Path      string // absolute
-	Delimiter rune   // the CSV field delimiter, ',' unless configured
-	// Columns maps a contract field (source_key, source_system, entity_type,
-	// location_ref, last_seen_at) to the header name that holds it. Fields not
-	// in the map are found under their own name.
+	Type      string // TypeCSV, TypeJSON, TypeHTTP or TypeSQLite; csv unless configured
+	Path      string // csv, json, sqlite: the file, absolute
+	Delimiter rune   // csv: the field delimiter, ',' unless configured
+	// Columns (csv, sqlite) maps a contract field (source_key, source_system,
+	// entity_type, location_ref, last_seen_at) to the header or result
+	// column that holds it. Fields not in the map are found under their own name.
 	Columns map[string]string
+	// Fields (json, http) maps a contract field to a dotted path in an item.
+	Fields map[string]string
+	// Key lists the columns or paths of a composite source_key, written as a
+	// list (`source_key: [region, id]`) in columns or fields, which then have
+	// no source_key entry. Their values are joined with
+	// normalize.collapse_delims ("-" when that is "") before normalization.
+	Key   []string
+	Query string // sqlite: the SELECT whose rows are the records
+	Items string // json, http: dotted path to the items array; "" is the document itself
+
+	// http only. URL and Headers keep their ${NAME} references: the
+	// environment is read when the source is, never stored here.
+	URL        string
+	Headers    Headers
+	Pagination string // "", PaginateNext, PaginateLink, PaginatePage or PaginateOffset
+	Next       string // dotted path to the next page's URL (pagination: next)
+	PageParam  string // the query parameter (pagination: page or offset); defaults to the style's name
+	PageStart  int    // its first value: 1 for page, 0 for offset unless configured
+	Timeout    time.Duration
+	MaxPages   int
+	Retries    int
+	Backoff    time.Duration
 }
 
 // Safety holds the optional guards of SPEC §11; the zero value turns them all off.

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -48,12 +47,63 @@ type rawOutput struct {
 	Formats *[]string `yaml:"formats"`
 }
 
+// rawSource is one entry of sources. Which keys a source may have depends
+// on its type (sourceOptions); the order here is the order of the "known:"
+// list in an unknown-key error.
 type rawSource struct {
-	Type      *string           `yaml:"type"`
-	Path      *string           `yaml:"path"`
-	Delimiter *string           `yaml:"delimiter"`
-	Columns   map[string]string `yaml:"columns"`
+	Type       *string                `yaml:"type"`
+	Path       *string                `yaml:"path"`
+	Delimiter  *string                `yaml:"delimiter"`
+	Columns    map[string]rawFieldRef `yaml:"columns"`
+	Query      *string                `yaml:"query"`
+	URL        *string                `yaml:"url"`
+	Headers    map[string]string      `yaml:"headers"`
+	Items      *string                `yaml:"items"`
+	Fields     map[string]rawFieldRef `yaml:"fields"`
+	Pagination *string                `yaml:"pagination"`
+	Next       *string                `yaml:"next"`
+	PageParam  *string                `yaml:"page_param"`
+	PageStart  *int                   `yaml:"page_start"`
+	Timeout    *string                `yaml:"timeout"`
+	MaxPages   *int                   `yaml:"max_pages"`
+	Retries    *int                   `yaml:"retries"`
+	Backoff    *string                `yaml:"backoff"`
 }
+
+// rawFieldRef is the value of a columns: or fields: entry: one name, or a
+// list of names (a composite source_key).
+type rawFieldRef struct {
+	Names []string
+	List  bool
+}
+
+// UnmarshalYAML accepts a string or a list of strings. checkNode has already
+// reported anything else with its path, so the errors here are a backstop.
+func (r *rawFieldRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch {
+	case isNull(n):
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		var s string
+		if err := n.Decode(&s); err != nil {
+			return errFieldRef
+		}
+		r.Names = []string{s}
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		if err := n.Decode(&r.Names); err != nil {
+			return errFieldRef
+		}
+		r.List = true
+		return nil
+	}
+	return errFieldRef
+}
+
+var errFieldRef = errors.New("want a name or a list of names")
 
 type rawSafety struct {
 	MinRows         *rawMinRows `yaml:"min_rows"`
@@ -100,6 +150,7 @@ var errMinRows = errors.New("want a number or a map of source names to numbers")
 var (
 	rawConfigType = reflect.TypeOf(rawConfig{})
 	minRowsType   = reflect.TypeOf(rawMinRows{})
+	fieldRefType  = reflect.TypeOf(rawFieldRef{})
 )
 
 // checkNode checks n against the Go type t the typed decode will put it in:
@@ -121,6 +172,15 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) error {
 			return checkNode(n, reflect.TypeOf(map[string]int{}), path)
 		}
 		return wantError(n, path, "a number or a map of source names to numbers")
+	}
+	if t == fieldRefType {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			return checkNode(n, reflect.TypeOf(""), path)
+		case yaml.SequenceNode:
+			return checkNode(n, reflect.TypeOf([]string{}), path)
+		}
+		return wantError(n, path, "a name or a list of names")
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -328,26 +388,9 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 	}
 
 	for name, rs := range r.Sources {
-		s := Source{Name: name, Type: DefaultSourceType, Delimiter: DefaultDelimiter}
-		if rs != nil {
-			setIf(&s.Type, rs.Type)
-			if rs.Path != nil && *rs.Path != "" {
-				s.Path = resolve(dir, *rs.Path)
-			}
-			if rs.Delimiter != nil {
-				d := *rs.Delimiter
-				if utf8.RuneCountInString(d) != 1 {
-					return nil, errorf("sources."+name+".delimiter", d,
-						"must be exactly one character")
-				}
-				s.Delimiter, _ = utf8.DecodeRuneInString(d)
-			}
-			if len(rs.Columns) > 0 {
-				s.Columns = make(map[string]string, len(rs.Columns))
-				for k, v := range rs.Columns {
-					s.Columns[k] = v
-				}
-			}
+		s, err := sourceConfig(dir, name, rs)
+		if err != nil {
+			return nil, err
 		}
 		c.Sources[name] = s
 	}

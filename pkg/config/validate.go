@@ -137,38 +137,7 @@ func validateSource(name string, s Source) error {
 	if s.Name != name {
 		return errorf(key+".name", s.Name, "does not match its key %q", name)
 	}
-	if s.Type != DefaultSourceType {
-		return errorf(key+".type", s.Type, "is not a supported source type (supported: %s)", DefaultSourceType)
-	}
-	if s.Path == "" {
-		return errorf(key+".path", "", "is required")
-	}
-	// The rules of encoding/csv, which the CSV reader relies on.
-	switch d := s.Delimiter; {
-	case d == 0, d == '"', d == '\r', d == '\n', d == unicode.ReplacementChar, !validRune(d):
-		return errorf(key+".delimiter", string(d), "cannot be a field delimiter")
-	}
-	cols := make([]string, 0, len(s.Columns))
-	for field := range s.Columns {
-		cols = append(cols, field)
-	}
-	sort.Strings(cols)
-	headers := make(map[string]string, len(cols))
-	for _, field := range cols {
-		fkey := key + ".columns." + field
-		if !isContractField(field) {
-			return errorf(fkey, "", "is not a field of the data contract (%s)", strings.Join(contractFields, ", "))
-		}
-		header := strings.ToLower(strings.TrimSpace(s.Columns[field]))
-		if header == "" {
-			return errorf(fkey, "", "must name a header")
-		}
-		if other, ok := headers[header]; ok {
-			return errorf(fkey, s.Columns[field], "is already the header of %s", other)
-		}
-		headers[header] = field
-	}
-	return nil
+	return validateSourceType(key, s)
 }
 
 func validRune(r rune) bool {
