@@ -234,8 +234,18 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		start := time.Now()
 		sink := &batchSink{ctx: ctx, system: name, out: out}
 		rules := source.Rules{System: name, Normalize: norm.Key}
-		csv := source.CSV{System: name, Path: src.Path, Delimiter: src.Delimiter, Columns: src.Columns}
-		stats, err := csv.Extract(ctx, rules, sink)
+		ex, err := source.New(source.Spec{
+			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
+			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
+			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims,
+			URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
+			PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
+			MaxPages: src.MaxPages, Retries: src.Retries, Backoff: src.Backoff,
+		})
+		if err != nil {
+			return busy, &SourceError{System: name, Err: err}
+		}
+		stats, err := ex.Extract(ctx, rules, sink)
 		if err != nil {
 			return busy, &SourceError{System: name, Err: err}
 		}
