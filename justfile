@@ -40,6 +40,6 @@ bench N="1000000":
         bin/keysync --verbose --log-format json sync --config "$dir/keysync-config.yaml" >/dev/null 2>"$log" || { tail -5 "$log"; exit 1; }
     rows=$(sqlite3 "$dir/keysync.db" "select sum(rows_read) from run_systems" 2>/dev/null || echo "?")
     tail -1 "$log"
-    grep '"msg":"phases"' "$log" | sed 's/.*"extract"/phases: extract/; s/}$//'
+    grep '"msg":"phases"' "$log" | sed 's/.*"extract_ms"/phases (ms): extract/; s/"//g; s/_ms//g; s/}$//'
     wall=$(tail -1 "$log" | sed -E 's/wall ([0-9.]+) s.*/\1/')
     echo "rows: $rows, rows/s: $(awk -v r="$rows" -v w="$wall" 'BEGIN { if (r ~ /^[0-9]+$/ && w > 0) printf "%.0f", r / w; else print "?" }')"
