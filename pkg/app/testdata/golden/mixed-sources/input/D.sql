@@ -1,4 +1,4 @@
--- The SQLite export of system D: sqlite3 input/D.db < input/D.sql
+-- The SQLite export of system D: sqlite3 input/D.sqlite < input/D.sql
 CREATE TABLE parts (id INTEGER PRIMARY KEY, code TEXT, kind TEXT, hall TEXT, seen DATETIME);
 INSERT INTO parts (code, kind, hall, seen) VALUES
   ('SKU-0001', 'Part', 'Hall 1', '2024-05-01 09:00:00'),
