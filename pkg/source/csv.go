@@ -48,7 +48,8 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // mapped header must exist, even for an optional field, since a mapping that
 // matches nothing is a configuration mistake. A header matching one field
 // twice is ambiguous and fails the source. Columns the contract does not
-// name are ignored.
+// name are ignored. With Key set, source_key is the Key columns' values
+// joined with KeySeparator (see JoinKey), each column found like a mapped one.
 //
 // Blank lines (empty, or a lone CRLF) are not records and do not count, but
 // they do count as lines, so Rejection.Line is the physical line of the file
