@@ -166,7 +166,7 @@ func (h *HTTP) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, erro
 	cur := first
 	for page := 1; ; page++ {
 		shown = sec.redactURL(cur.String())
-		n, next, err := h.page(ctx, client, cur, hdr, s, sum)
+		n, next, err := h.page(ctx, client, cur, hdr, s, sum, nbytes)
 		nbytes += n
 		if err != nil {
 			return fail(page, err)
@@ -223,7 +223,7 @@ func (h *HTTP) stats(sec *secrets, s *jsonStream, n int64, sum hash.Hash) Stats 
 // page fetches one page and decodes it into s. It returns the size of the
 // body and the next page's URL (from the body or the Link header).
 func (h *HTTP) page(ctx context.Context, client *http.Client, u *url.URL, hdr http.Header,
-	s *jsonStream, sum io.Writer) (int64, string, error) {
+	s *jsonStream, sum io.Writer, before int64) (int64, string, error) {
 	resp, rctx, cancel, err := h.get(ctx, client, u, hdr)
 	if err != nil {
 		return 0, "", err
@@ -231,6 +231,9 @@ func (h *HTTP) page(ctx context.Context, client *http.Client, u *url.URL, hdr ht
 	defer cancel()
 	defer resp.Body.Close()
 	hr := &countingWriterReader{r: resp.Body, w: sum}
+	if bc, ok := s.sink.(ByteCounter); ok {
+		hr.progress = func(n int64) { bc.BytesRead(before + n) } // over every page so far
+	}
 	br := bufio.NewReaderSize(hr, 64<<10)
 	err = s.read(br)
 	if err == nil {
@@ -613,9 +616,10 @@ func withoutURL(err error) error {
 // countingWriterReader copies what is read through it to w (a hash of
 // every page) and counts it.
 type countingWriterReader struct {
-	r io.Reader
-	w io.Writer
-	n int64
+	r        io.Reader
+	w        io.Writer
+	n        int64
+	progress func(n int64) // told n after each read; may be nil
 }
 
 func (c *countingWriterReader) Read(p []byte) (int, error) {
@@ -623,6 +627,9 @@ func (c *countingWriterReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.w.Write(p[:n])
 		c.n += int64(n)
+		if c.progress != nil {
+			c.progress(c.n)
+		}
 	}
 	return n, err
 }

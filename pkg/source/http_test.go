@@ -637,3 +637,21 @@ func (s *notify) Accept(keysync.Row) error {
 	return nil
 }
 func (s *notify) Reject(keysync.Rejection) error { return nil }
+
+// The HTTP reader tells a ByteCounter sink the bytes of every page so far.
+func TestHTTPReportsBytesRead(t *testing.T) {
+	p1, p2 := `{"d":[{"source_key":"a"}],"n":"/i?p=2"}`, `{"d":[{"source_key":"b"}]}`
+	a := newAPI(t, map[string]page{"/i": {body: p1}, "/i?p=2": {body: p2}})
+	sink := &countingSink{}
+	h := source.HTTP{System: "C", URL: a.URL + "/i", Items: "d", Next: "n"}
+	st, err := h.Extract(context.Background(), testRules, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.totals) == 0 {
+		t.Fatal("BytesRead never called")
+	}
+	if last := sink.totals[len(sink.totals)-1]; last != int64(len(p1)+len(p2)) || last != st.Bytes {
+		t.Errorf("last BytesRead = %d, want both pages' %d bytes (stats say %d)", last, len(p1)+len(p2), st.Bytes)
+	}
+}

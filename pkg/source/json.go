@@ -71,6 +71,9 @@ func (j JSON) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error
 	defer f.Close()
 
 	hr := &hashingReader{r: f, h: sha256.New()}
+	if bc, ok := sink.(ByteCounter); ok {
+		hr.progress = bc.BytesRead
+	}
 	br := bufio.NewReaderSize(hr, 64<<10)
 	s := &jsonStream{ctx: ctx, items: items, fields: fields, rules: rules, sink: sink}
 	if err := s.read(br); err != nil {

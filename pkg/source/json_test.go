@@ -425,3 +425,36 @@ func FuzzJSONExtract(f *testing.F) {
 		}
 	})
 }
+
+// The JSON reader tells a ByteCounter sink its running byte count, ending at
+// the file's size, while the items are being read.
+func TestJSONReportsBytesRead(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; b.Len() < 300<<10; i++ { // several reads of the 64 KiB buffer
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"source_key":"k%d"}`, i)
+	}
+	b.WriteString("]")
+	path := writeNamed(t, "B.json", b.String())
+	sink := &countingSink{}
+	st, err := source.JSON{System: "B", Path: path}.Extract(context.Background(), testRules, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.totals) < 4 {
+		t.Fatalf("BytesRead called %d times, want one per read", len(sink.totals))
+	}
+	if last := sink.totals[len(sink.totals)-1]; last != int64(b.Len()) || last != st.Bytes {
+		t.Errorf("last BytesRead = %d, want the file size %d (stats say %d)", last, b.Len(), st.Bytes)
+	}
+	midway := false
+	for _, rows := range sink.at {
+		midway = midway || rows > 0 && rows < st.RowsRead
+	}
+	if !midway {
+		t.Error("no BytesRead while the items were being read")
+	}
+}
