@@ -48,8 +48,11 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // Unless force is set, the safety guards of cfg.Safety are checked once the
 // sources are staged; a tripped guard records the run as blocked and returns
 // a *BlockedError.
-func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log *slog.Logger) (Result, error) {
+//
+// Options: WithObserver follows the run's progress.
+func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log *slog.Logger, opts ...Option) (Result, error) {
 	start := time.Now()
+	obs := runOptions(opts).observer
 	mode := keysync.ModeNormal
 	if cfg.DryRun {
 		mode = keysync.ModeDryRun
@@ -79,7 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode}, err
 	}
 	phases := &sqlite.Phases{}
-	if err := stage(ctx, cfg, db, phases, log); err != nil {
+	if err := stage(ctx, cfg, db, phases, log, obs); err != nil {
 		return fail(err)
 	}
 	if !force && cfg.Safety.Any() {
@@ -98,6 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 
 	var pending *report.Pending
 	var set report.Set
+	var writeStart time.Time
 	kpis, err := db.FinishRun(ctx, sqlite.Finish{
 		RunID:       runID,
 		Authority:   cfg.Authority,
@@ -108,6 +112,8 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		Took:        time.Since(start),
 		Phases:      phases,
 		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {
+			writeStart = time.Now()
+			obs.Phase(PhaseCompare, phases.Compare) // final once the findings are in
 			var err error
 			if set, err = report.Collect(ctx, r, runID); err != nil {
 				return err
@@ -127,6 +133,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		log.Error("reports not written; rewrite them with `keysync report`", "err", err)
 		return Result{RunID: runID, Mode: mode, KPIs: kpis}, err
 	}
+	obs.Phase(PhaseWrite, phases.Persist+time.Since(writeStart))
 	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: set.Summary, Duration: time.Since(start)}
 	log.Debug("phases", "extract", phases.Extract.Round(time.Millisecond), "load", phases.Load.Round(time.Millisecond),
 		"compare", phases.Compare.Round(time.Millisecond), "persist", phases.Persist.Round(time.Millisecond),
@@ -152,7 +159,7 @@ type batch struct {
 // stage reads every source and loads it into the staging tables. Parsing and
 // normalizing run on one goroutine while this one writes to SQLite, so on two
 // cores the two halves overlap.
-func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger) error {
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) error {
 	start := time.Now()
 	names := cfg.SourceNames()
 	systems := make([]sqlite.StagingSystem, len(names))
@@ -173,7 +180,7 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 	extractErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		took, err := extractAll(ctx, cfg, batches, log)
+		took, err := extractAll(ctx, cfg, batches, log, obs)
 		phases.Extract = took
 		extractErr <- err
 	}()
@@ -202,6 +209,7 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 		return err
 	}
 	phases.Load = time.Since(start)
+	obs.Phase(PhaseLoad, phases.Load)
 	derive, err := st.Commit(ctx)
 	phases.Compare += derive
 	return err
@@ -227,12 +235,12 @@ func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string
 // their rows in batches.
 // It returns the time spent reading and normalizing, not counting the time
 // it waited for the writer.
-func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger) (busy time.Duration, err error) {
+func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger, obs Observer) (busy time.Duration, err error) {
 	norm := normalize.New(cfg.Normalize)
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
 		start := time.Now()
-		sink := &batchSink{ctx: ctx, system: name, out: out}
+		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, src.Path)}
 		rules := source.Rules{System: name, Normalize: norm.Key}
 		ex, err := source.New(source.Spec{
 			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
@@ -252,6 +260,7 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		if err := sink.flush(&stats); err != nil {
 			return busy, err
 		}
+		sink.progress.done(stats.RowsRead, stats.Bytes)
 		took := time.Since(start)
 		busy += took - sink.blocked
 		log.Info("source read", "system", name, "path", src.Path, "rows", stats.RowsRead,
@@ -267,10 +276,12 @@ type batchSink struct {
 	out      chan<- batch
 	cur      batch
 	rejected int64
-	blocked  time.Duration // waiting for the writer to take a batch
+	blocked  time.Duration   // waiting for the writer to take a batch
+	progress *sourceProgress // nil when nobody watches
 }
 
 func (s *batchSink) Accept(row keysync.Row) error {
+	s.progress.record()
 	if s.cur.rows == nil {
 		s.cur.rows = make([]keysync.Row, 0, batchRows)
 	}
@@ -282,6 +293,7 @@ func (s *batchSink) Accept(row keysync.Row) error {
 }
 
 func (s *batchSink) Reject(rej keysync.Rejection) error {
+	s.progress.record()
 	s.cur.rejects = append(s.cur.rejects, rej)
 	s.rejected++
 	return nil
