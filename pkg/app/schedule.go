@@ -9,6 +9,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/urfave/cli/v2"
+
+	"github.com/keysync/keysync/pkg/progress"
 )
 
 func scheduleCommand(env Env) *cli.Command {
@@ -47,7 +49,8 @@ Examples:
 // another: a tick during a run is skipped.
 func runSchedule(c *cli.Context, env Env, sched cron.Schedule, spec string) error {
 	ctx := c.Context
-	log := logger(c, env.Stderr).With("schedule", spec)
+	term := stderrProgress(c, env) // one for the process: its logs and every run's share the screen
+	log := logger(c, logWriter(env, term)).With("schedule", spec)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -79,7 +82,7 @@ func runSchedule(c *cli.Context, env Env, sched cron.Schedule, spec string) erro
 			go func() {
 				defer wg.Done()
 				defer func() { mu.Lock(); running = false; mu.Unlock() }()
-				scheduledRun(ctx, c, env, log)
+				scheduledRun(ctx, c, env, term, log)
 			}()
 		}
 		next = sched.Next(env.Now())
@@ -89,11 +92,11 @@ func runSchedule(c *cli.Context, env Env, sched cron.Schedule, spec string) erro
 
 // scheduledRun runs one sync and logs its outcome; a failed run does not stop
 // the scheduler.
-func scheduledRun(ctx context.Context, c *cli.Context, env Env, log interface {
+func scheduledRun(ctx context.Context, c *cli.Context, env Env, term *progress.Terminal, log interface {
 	Info(string, ...any)
 	Error(string, ...any)
 }) {
-	res, err := syncOnce(c, env)
+	res, err := syncOnce(c, env, term)
 	switch {
 	case err == nil:
 		log.Info("scheduled run finished", "run_id", res.RunID, "missing_in_A", res.KPIs.MissingInA,

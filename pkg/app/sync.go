@@ -2,11 +2,15 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/keysync/keysync/pkg/config"
+	"github.com/keysync/keysync/pkg/keysync"
+	"github.com/keysync/keysync/pkg/notify"
+	"github.com/keysync/keysync/pkg/progress"
 	"github.com/keysync/keysync/pkg/reconcile"
 )
 
@@ -18,6 +22,9 @@ func syncCommand(env Env) *cli.Command {
 finds keys missing in the authority (proposing master keys), keys of the
 authority missing from each peer, and duplicates, then rewrites the reports
 in the output directory. A failed run changes nothing but the run log.
+With notify: in the config, the outcome is POSTed to a webhook afterwards
+(a failed notification is logged and audited, never fails the run). On a
+terminal, stderr shows each source's progress and the phases' times.
 
 Examples:
   keysync sync --config keysync-config.yaml
@@ -33,7 +40,7 @@ Examples:
 			if c.NArg() > 0 {
 				return usageErrorf("sync takes no arguments, got %q", c.Args().Slice())
 			}
-			res, err := syncOnce(c, env)
+			res, err := syncOnce(c, env, stderrProgress(c, env))
 			if err != nil {
 				return err
 			}
@@ -49,8 +56,10 @@ Examples:
 }
 
 // syncOnce loads the config, applies the sync flags of c and runs one
-// reconciliation under the run lock. `sync` and `schedule` share it.
-func syncOnce(c *cli.Context, env Env) (reconcile.Result, error) {
+// reconciliation under the run lock, then tells the config's notify webhook
+// how it went (a notification never changes the outcome). `sync` and
+// `schedule` share it. term, when not nil, shows the run's progress.
+func syncOnce(c *cli.Context, env Env, term *progress.Terminal) (reconcile.Result, error) {
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return reconcile.Result{}, err
@@ -67,13 +76,48 @@ func syncOnce(c *cli.Context, env Env) (reconcile.Result, error) {
 	if err := cfg.ApplyOverrides(o); err != nil {
 		return reconcile.Result{}, err
 	}
-	log := logger(c, env.Stderr)
+	log := logger(c, logWriter(env, term))
+	var opts []reconcile.Option
+	if term != nil {
+		opts = append(opts, reconcile.WithObserver(term))
+	}
+	run := notify.Run{Mode: keysync.ModeNormal, Config: cfg.Path, Started: env.Now()}
+	if cfg.DryRun {
+		run.Mode = keysync.ModeDryRun
+	}
+	notifier := notify.New(cfg.Notify, log)
 	s, err := openStore(c.Context, env, log, cfg.Database, true)
 	if err != nil {
+		run.Err, run.Finished = err, env.Now()
+		notifier.AfterRun(c.Context, nil, run)
 		return reconcile.Result{}, err
 	}
 	defer s.Close()
-	return reconcile.Run(c.Context, cfg, s.DB, c.Bool("force"), log)
+	res, err := reconcile.Run(c.Context, cfg, s.DB, c.Bool("force"), log, opts...)
+	if term != nil {
+		term.Finish()
+	}
+	run.Result, run.Err, run.Finished = res, err, env.Now()
+	notifier.AfterRun(c.Context, s.DB, run)
+	return res, err
+}
+
+// stderrProgress is the progress display of a run on stderr: nil when
+// stderr is not a terminal, or --quiet asks for warnings only.
+func stderrProgress(c *cli.Context, env Env) *progress.Terminal {
+	if c.Bool("quiet") {
+		return nil
+	}
+	return progress.Detect(env.Stderr)
+}
+
+// logWriter is where a run's logs go: through term when there is one, so
+// that they scroll above its live line.
+func logWriter(env Env, term *progress.Terminal) io.Writer {
+	if term == nil {
+		return env.Stderr
+	}
+	return term.Writer()
 }
 
 // syncFlags are the flags of one reconciliation, shared by sync and schedule.
