@@ -361,12 +361,15 @@ func TestSlowWebhookTimesOut(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 
 	var logs bytes.Buffer
-	n := notifier(t, config.Notify{Webhook: slow.URL, Timeout: 20 * time.Millisecond, Retries: 1}, &logs)
+	n := notifier(t, config.Notify{Webhook: slow.URL, Timeout: 100 * time.Millisecond, Retries: 1}, &logs)
 	n.AfterRun(context.Background(), e.db, r)
 
+	// On a loaded machine the second attempt may time out before the server
+	// sees it, so the server's count is only a lower bound; the attempts
+	// audited are exact.
 	mu.Lock()
-	if requests != 2 {
-		t.Errorf("the slow webhook got %d requests, want 2 (a timeout is retried)", requests)
+	if requests < 1 {
+		t.Errorf("the slow webhook got %d requests, want at least 1", requests)
 	}
 	mu.Unlock()
 	events := notificationEvents(t, e.db)
@@ -374,7 +377,10 @@ func TestSlowWebhookTimesOut(t *testing.T) {
 		t.Fatalf("notification events = %+v, want one notification_failed", events)
 	}
 	ev := eventPayload(t, events[0])
-	if msg, _ := ev["error"].(string); !strings.Contains(msg, "no answer within the timeout of 20ms") {
+	if ev["attempts"] != 2.0 {
+		t.Errorf("event attempts = %v, want 2 (a timeout is retried)", ev["attempts"])
+	}
+	if msg, _ := ev["error"].(string); !strings.Contains(msg, "no answer within the timeout of 100ms") {
 		t.Errorf("event error = %q, want the timeout", msg)
 	}
 	if ev["http_status"] != 0.0 {
