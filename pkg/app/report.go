@@ -114,24 +114,8 @@ func reportTarget(c *cli.Context) (dbPath, outDir string, formats []string, err 
 		dbPath, outDir = cfg.Database, cfg.OutputDir
 		formats = append([]string(nil), cfg.Output.Formats...)
 	}
-	if len(formats) == 0 {
-		formats = []string{report.FormatCSV}
-	}
 	if outDir, err = filepath.Abs(outDir); err != nil {
 		return "", "", nil, fmt.Errorf("report: --output %s: %w", c.String("output"), err)
 	}
-	return dbPath, outDir, dedupeFormats(append(formats, extra...)), nil
-}
-
-// dedupeFormats keeps the first of each format, in order.
-func dedupeFormats(fs []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, f := range fs {
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	return out
+	return dbPath, outDir, report.Formats(append(formats, extra...)...), nil
 }

@@ -102,13 +102,14 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("diff_missing_in_A.json:\n%s", files["diff_missing_in_A.json"])
 	}
 
-	// The config's output.formats are honoured, as a sync honours them.
+	// The config's output.formats are honoured, as a sync honours them: JSON
+	// as well as CSV, which is always written (SPEC §7: json "also").
 	o.write("keysync-config.yaml", opsConfig+"output:\n  formats: [json]\n")
 	dir = o.path("config-json")
 	o.ok("report", "--run", "1", "--output", dir)
 	files = opsSnapshot(t, dir)
-	if len(files) != 7 || files["audit_log.json"] == "" {
-		t.Errorf("output.formats [json]: wrote %d files, want the 7 JSON reports", len(files))
+	if len(files) != 14 || files["audit_log.json"] == "" || files["audit_log.csv"] == "" {
+		t.Errorf("output.formats [json]: wrote %d files, want the 7 CSV and the 7 JSON reports", len(files))
 	}
 
 	// With --db and --output the config is not read at all: CSV.

@@ -57,10 +57,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	if cfg.DryRun {
 		mode = keysync.ModeDryRun
 	}
-	formats := cfg.Output.Formats
-	if len(formats) == 0 {
-		formats = []string{report.FormatCSV}
-	}
+	formats := report.Formats(cfg.Output.Formats...)
 	runID, err := db.StartRun(ctx, mode, cfg.Path)
 	if err != nil {
 		return Result{}, err
@@ -109,7 +106,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		AutoApprove: cfg.Provisioning.AutoApprove,
 		DryRun:      cfg.DryRun,
 		GracePeriod: cfg.GracePeriod,
-		Took:        time.Since(start),
+		Elapsed:     func() time.Duration { return time.Since(start) },
 		Phases:      phases,
 		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {
 			writeStart = time.Now()
@@ -130,14 +127,15 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	}
 	// The run has committed; only now do the reports replace the previous ones.
 	if err := pending.Commit(); err != nil {
-		log.Error("reports not written; rewrite them with `keysync report`", "err", err)
+		log.Error("the run committed but its reports could not be put in place; the previous ones were kept",
+			"rewrite_with", fmt.Sprintf("keysync report --run %d", runID), "err", err)
 		return Result{RunID: runID, Mode: mode, KPIs: kpis}, err
 	}
 	obs.Phase(PhaseWrite, phases.Persist+time.Since(writeStart))
 	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: set.Summary, Duration: time.Since(start)}
-	log.Debug("phases", "extract", phases.Extract.Round(time.Millisecond), "load", phases.Load.Round(time.Millisecond),
-		"compare", phases.Compare.Round(time.Millisecond), "persist", phases.Persist.Round(time.Millisecond),
-		"report", phases.Report.Round(time.Millisecond))
+	log.Debug("phases", "extract_ms", phases.Extract.Milliseconds(), "load_ms", phases.Load.Milliseconds(),
+		"compare_ms", phases.Compare.Milliseconds(), "persist_ms", phases.Persist.Milliseconds(),
+		"report_ms", phases.Report.Milliseconds())
 	log.Info("run succeeded",
 		"missing_in_A", kpis.MissingInA, "missing_from_system", kpis.MissingFromSystem,
 		"duplicate_keys", kpis.DuplicateKeys, "output", cfg.OutputDir,
@@ -240,7 +238,11 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
 		start := time.Now()
-		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, src.Path)}
+		where := src.Path // what to name in logs and progress: the file, or the URL without secrets
+		if where == "" {
+			where = config.RedactURL(src.URL)
+		}
+		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}
 		rules := source.Rules{System: name, Normalize: norm.Key}
 		ex, err := source.New(source.Spec{
 			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
@@ -263,7 +265,7 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		sink.progress.done(stats.RowsRead, stats.Bytes)
 		took := time.Since(start)
 		busy += took - sink.blocked
-		log.Info("source read", "system", name, "path", src.Path, "rows", stats.RowsRead,
+		log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
 			"rejected", sink.rejected, "took", took.Round(time.Millisecond))
 	}
 	return busy, nil

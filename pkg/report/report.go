@@ -132,13 +132,52 @@ func Stage(dir string, formats []string, s Set) (*Pending, error) {
 	return p, nil
 }
 
-// Commit renames every staged file into place.
+// Commit renames every staged file into place, all of them or none: each
+// file that is replaced is first hard-linked to a backup name, and when a
+// rename fails the files already replaced get their previous content back.
+// A reader sees either the old or the new file at every moment, never a
+// missing or half-written one.
 func (p *Pending) Commit() error {
+	for _, r := range p.renames {
+		if fi, err := os.Stat(r[1]); err == nil && fi.IsDir() {
+			p.Discard()
+			return fmt.Errorf("write report %s: it is a directory", r[1])
+		}
+	}
+	type done struct{ final, backup string }
+	var replaced []done
+	undo := func() {
+		for i := len(replaced) - 1; i >= 0; i-- {
+			d := replaced[i]
+			if d.backup != "" {
+				os.Rename(d.backup, d.final)
+			} else {
+				os.Remove(d.final)
+			}
+		}
+	}
 	for i, r := range p.renames {
+		backup := ""
+		if _, err := os.Lstat(r[1]); err == nil {
+			backup = r[0] + ".prev"
+			if err := os.Link(r[1], backup); err != nil {
+				backup = "" // no hard links here: the old file cannot be restored
+			}
+		}
 		if err := os.Rename(r[0], r[1]); err != nil {
+			if backup != "" {
+				os.Remove(backup)
+			}
+			undo()
 			p.renames = p.renames[i:]
 			p.Discard()
-			return fmt.Errorf("write report %s: %w", r[1], err)
+			return fmt.Errorf("write report %s: %w (the previous reports were kept)", r[1], err)
+		}
+		replaced = append(replaced, done{final: r[1], backup: backup})
+	}
+	for _, d := range replaced {
+		if d.backup != "" {
+			os.Remove(d.backup)
 		}
 	}
 	if len(p.renames) > 0 {
@@ -214,3 +253,16 @@ func syncDir(dir string) {
 
 // ValidFormat reports whether f is a report format.
 func ValidFormat(f string) bool { return slices.Contains([]string{FormatCSV, FormatJSON}, f) }
+
+// Formats is the list of formats to write for the given ones: CSV always
+// and first — it is the reports' contract (SPEC §7) — then each other format
+// once, in order. JSON is written as well, never instead.
+func Formats(given ...string) []string {
+	out := []string{FormatCSV}
+	for _, f := range given {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

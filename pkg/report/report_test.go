@@ -350,3 +350,77 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitAllOrNothing: when a rename fails part-way, the files already
+// replaced get their previous content back and no temporary file is left.
+func TestCommitAllOrNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(t *testing.T, dir string)
+	}{
+		{"a target is a directory", func(t *testing.T, dir string) {
+			// Caught before anything is renamed.
+			target := filepath.Join(dir, report.RejectedName+".json")
+			if err := os.Remove(target); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(target, "x"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the last staged file vanished", func(t *testing.T, dir string) {
+			// Found only by the last rename, after six files were replaced.
+			tmps, err := filepath.Glob(filepath.Join(dir, "."+report.RejectedName+".json.tmp-*"))
+			if err != nil || len(tmps) != 1 {
+				t.Fatalf("temporary file of the last report: %v, %v", tmps, err)
+			}
+			if err := os.Remove(tmps[0]); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, name := range finalNames(both) {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte("previous\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := report.Stage(dir, both, sampleSet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.spoil(t, dir)
+			if err := p.Commit(); err == nil {
+				t.Fatal("Commit succeeded")
+			}
+			for _, name := range finalNames(both) {
+				path := filepath.Join(dir, name)
+				if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+					continue
+				}
+				if got := string(readFile(t, path)); got != "previous\n" {
+					t.Errorf("%s after a failed Commit = %.40q, want its previous content", name, got)
+				}
+			}
+			for _, name := range listDir(t, dir) {
+				if strings.HasPrefix(name, ".") {
+					t.Errorf("a failed Commit left %s", name)
+				}
+			}
+		})
+	}
+}
+
+func TestFormatsAlwaysCSV(t *testing.T) {
+	for _, tc := range []struct{ given, want []string }{
+		{nil, []string{"csv"}},
+		{[]string{"csv"}, []string{"csv"}},
+		{[]string{"json"}, []string{"csv", "json"}},
+		{[]string{"json", "csv", "json"}, []string{"csv", "json"}},
+	} {
+		if got := report.Formats(tc.given...); !slices.Equal(got, tc.want) {
+			t.Errorf("Formats(%q) = %q, want %q", tc.given, got, tc.want)
+		}
+	}
+}
