@@ -21,8 +21,11 @@ type Finish struct {
 	// GracePeriod keeps keys of the authority younger than it from being
 	// reported missing from a peer (they count as pending); 0 turns it off.
 	GracePeriod time.Duration
-	// Took is the run's duration, recorded as duration_ms.
-	Took time.Duration
+	// Took is the run's duration, recorded as duration_ms; Elapsed, when set,
+	// replaces it and is asked right before the commit, so the duration
+	// covers the final transaction and the reports too.
+	Took    time.Duration
+	Elapsed func() time.Duration
 	// Phases carries the run's phase timings: the caller fills in Extract,
 	// Load and the staging part of Compare; FinishRun adds the rest and
 	// records them on the runs row. May be nil.
@@ -91,11 +94,16 @@ func (d *DB) FinishRun(ctx context.Context, f Finish) (KPIs, error) {
 		f.Phases.Report += time.Since(start)
 	}
 	p := f.Phases
+	took := f.Took
+	if f.Elapsed != nil {
+		took = f.Elapsed()
+	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE runs SET extract_ms = ?, load_ms = ?, compare_ms = ?, persist_ms = ?, report_ms = ?
+		UPDATE runs SET extract_ms = ?, load_ms = ?, compare_ms = ?, persist_ms = ?, report_ms = ?,
+		       finished_at = ?, duration_ms = ?
 		WHERE run_id = ?`,
 		p.Extract.Milliseconds(), p.Load.Milliseconds(), p.Compare.Milliseconds(),
-		p.Persist.Milliseconds(), p.Report.Milliseconds(), f.RunID); err != nil {
+		p.Persist.Milliseconds(), p.Report.Milliseconds(), d.now(), took.Milliseconds(), f.RunID); err != nil {
 		return KPIs{}, fmt.Errorf("finish run %d: record phases: %w", f.RunID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -119,6 +127,7 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		sql.Named("authority_id", authorityID),
 		sql.Named("namespaced", f.Strategy == keysync.StrategyNamespaced),
 		sql.Named("auto_approve", f.AutoApprove),
+		sql.Named("dry_run", f.DryRun),
 		sql.Named("now", now),
 		sql.Named("grace_seconds", f.GracePeriod.Seconds()),
 	}

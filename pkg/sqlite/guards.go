@@ -41,6 +41,7 @@ func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.
 		sql.Named("authority", authority),
 		sql.Named("authority_id", authorityID),
 		sql.Named("namespaced", strategy == keysync.StrategyNamespaced),
+		sql.Named("now", d.now()),
 	}
 	var g GuardStats
 	q := query("guard_systems")
