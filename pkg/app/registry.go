@@ -120,6 +120,9 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 			if err != nil {
 				return err
 			}
+			if err := requireDB(path); err != nil { // a typo in --db must not create a database
+				return err
+			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)
 			if err != nil {
 				return err

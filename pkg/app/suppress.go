@@ -156,6 +156,9 @@ func openSuppressStore(c *cli.Context, env Env) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := requireDB(path); err != nil { // a typo in --db must not create a database
+		return nil, err
+	}
 	return openStore(c.Context, env, logger(c, env.Stderr), path, true)
 }
 

@@ -62,6 +62,10 @@ type Config struct {
 	DryRun bool
 }
 
+// MaxSources is how many sources one config may have: the store gives each
+// system a bit of a 64-bit signed presence mask (bits 1 to 62).
+const MaxSources = 62
+
 // Provisioning says how master keys are derived and registered (SPEC §6).
 type Provisioning struct {
 	Strategy    keysync.Strategy

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +45,18 @@ func TestGracePeriod(t *testing.T) {
 	c, err := Parse(strings.NewReader(sources), t.TempDir())
 	if err != nil || c.GracePeriod != 0 {
 		t.Fatalf("without grace_period: %v, %v; want 0", c.GracePeriod, err)
+	}
+}
+
+func TestTooManySources(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("authority: S0\nsources:\n")
+	for i := 0; i <= MaxSources; i++ {
+		fmt.Fprintf(&b, "  S%d: {path: s%d.csv}\n", i, i)
+	}
+	_, err := Parse(strings.NewReader(b.String()), t.TempDir())
+	var cerr *Error
+	if !errors.As(err, &cerr) || cerr.Field != "sources" || !strings.Contains(err.Error(), "at most 62") {
+		t.Fatalf("Parse of %d sources = %v, want a *config.Error naming sources and the limit", MaxSources+1, err)
 	}
 }

@@ -99,6 +99,9 @@ func (c *Config) validateSources() error {
 	if len(names) < 2 {
 		return errorf("sources", "", "need at least two sources (the authority and a peer), got %d", len(names))
 	}
+	if len(names) > MaxSources {
+		return errorf("sources", "", "at most %d sources can be reconciled in one run, got %d", MaxSources, len(names))
+	}
 
 	folded := make(map[string]string, len(names))
 	for _, name := range names {

@@ -130,8 +130,9 @@ func ParseTimestamp(s string) (time.Time, error) {
 		t, err = time.Parse(layoutDateTime, s)
 	default:
 		// UnmarshalText is the strict RFC 3339 parser (time.Parse with
-		// time.RFC3339 tolerates a few non-RFC forms).
-		err = t.UnmarshalText([]byte(s))
+		// time.RFC3339 tolerates a few non-RFC forms). RFC 3339 §5.6 allows
+		// a lower-case t and z, which Go's parser does not.
+		err = t.UnmarshalText([]byte(strings.ToUpper(s)))
 	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("timestamp %q: not an RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD time", s)

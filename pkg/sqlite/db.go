@@ -30,7 +30,7 @@ type DB struct {
 }
 
 // ErrBusy means another process holds the database's write lock.
-var ErrBusy = errors.New("the database is busy: another keysync process is writing to it")
+var ErrBusy = errors.New("the database is busy: another process holds its write lock")
 
 // Open opens (creating if needed) the database at path and applies pending
 // migrations. The file is in WAL mode so the sqlite3 shell can read it while

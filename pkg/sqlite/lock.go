@@ -24,6 +24,9 @@ func LockPath(dbPath string) string { return dbPath + ".lock" }
 // Acquire takes the run lock of the database at dbPath without waiting. It
 // returns an error wrapping ErrLocked when another process holds it.
 func Acquire(dbPath string) (*Lock, error) {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		dbPath = real // one lock per database file, however it is reached
+	}
 	path := LockPath(dbPath)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)

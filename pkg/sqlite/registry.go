@@ -43,7 +43,7 @@ func (d *DB) SetStatus(ctx context.Context, t Transition) ([]keysync.RegistryEnt
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", event, wrapBusy(err))
+		return nil, fmt.Errorf("%s in %s: %w", event, d.path, wrapBusy(err))
 	}
 	defer tx.Rollback()
 
@@ -64,7 +64,7 @@ func (d *DB) SetStatus(ctx context.Context, t Transition) ([]keysync.RegistryEnt
 			return nil, &TransitionError{MasterKey: key, To: t.To}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s %q: %w", event, key, wrapBusy(err))
+			return nil, fmt.Errorf("%s %q in %s: %w", event, key, d.path, wrapBusy(err))
 		}
 		if !e.Status.CanMove(t.To) {
 			return nil, &TransitionError{MasterKey: key, From: e.Status, To: t.To}
@@ -72,7 +72,7 @@ func (d *DB) SetStatus(ctx context.Context, t Transition) ([]keysync.RegistryEnt
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE master_key_registry SET status = ?, updated_at = ? WHERE master_key = ?`,
 			t.To, now, key); err != nil {
-			return nil, fmt.Errorf("%s %q: %w", event, key, wrapBusy(err))
+			return nil, fmt.Errorf("%s %q in %s: %w", event, key, d.path, wrapBusy(err))
 		}
 		payload := keysync.KeyChange{MasterKey: key, From: string(e.Status), To: string(t.To), By: t.By, Reason: t.Reason}
 		if err := insertEvent(ctx, tx, 0, event, payload, now); err != nil {
@@ -82,7 +82,7 @@ func (d *DB) SetStatus(ctx context.Context, t Transition) ([]keysync.RegistryEnt
 		changed = append(changed, e)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("%s: commit: %w", event, wrapBusy(err))
+		return nil, fmt.Errorf("%s in %s: commit: %w", event, d.path, wrapBusy(err))
 	}
 	return changed, nil
 }

@@ -17,29 +17,29 @@ import (
 func (d *DB) StartRun(ctx context.Context, mode keysync.RunMode, configPath string) (int64, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("start run: %w", wrapBusy(err))
+		return 0, fmt.Errorf("start run in %s: %w", d.path, wrapBusy(err))
 	}
 	defer tx.Rollback()
 
 	now := d.now()
 	if err := recoverStale(ctx, tx, now); err != nil {
-		return 0, fmt.Errorf("start run: %w", err)
+		return 0, fmt.Errorf("start run in %s: %w", d.path, err)
 	}
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO runs (started_at, status, mode, config_path) VALUES (?, ?, ?, ?)`,
 		now, keysync.RunRunning, mode, configPath)
 	if err != nil {
-		return 0, fmt.Errorf("start run: %w", wrapBusy(err))
+		return 0, fmt.Errorf("start run in %s: %w", d.path, wrapBusy(err))
 	}
 	runID, err := res.LastInsertId()
 	if err != nil {
-		return 0, fmt.Errorf("start run: %w", err)
+		return 0, fmt.Errorf("start run in %s: %w", d.path, err)
 	}
 	if err := insertEvent(ctx, tx, runID, keysync.EventRunStarted, map[string]any{"mode": mode}, now); err != nil {
-		return 0, fmt.Errorf("start run: %w", err)
+		return 0, fmt.Errorf("start run in %s: %w", d.path, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("start run: %w", wrapBusy(err))
+		return 0, fmt.Errorf("start run in %s: %w", d.path, wrapBusy(err))
 	}
 	return runID, nil
 }
