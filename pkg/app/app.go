@@ -142,7 +142,9 @@ func databasePath(c *cli.Context) (string, error) {
 }
 
 // openStore opens the database a command works on. A writing command takes
-// the run lock first, so it never interleaves with a sync.
+// the run lock first, so it never interleaves with a sync. A reading command
+// migrates the schema only when it can take the lock for that moment; while
+// a sync holds it, the reader leaves the schema to the sync.
 func openStore(ctx context.Context, env Env, log *slog.Logger, path string, write bool) (*store, error) {
 	s := &store{}
 	if write {
@@ -154,7 +156,15 @@ func openStore(ctx context.Context, env Env, log *slog.Logger, path string, writ
 	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no database at %s: run `keysync sync` first", path)
 	}
-	db, err := sqlite.Open(ctx, path)
+	open := sqlite.Open
+	if !write {
+		if l, err := sqlite.Acquire(path); err == nil {
+			defer l.Release() // held only while migrating
+		} else {
+			open = sqlite.OpenWithoutMigrating
+		}
+	}
+	db, err := open(ctx, path)
 	if err != nil {
 		s.lock.Release()
 		return nil, err

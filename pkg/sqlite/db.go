@@ -36,16 +36,23 @@ var ErrBusy = errors.New("the database is busy: another process holds its write 
 // migrations. The file is in WAL mode so the sqlite3 shell can read it while
 // keysync writes.
 func Open(ctx context.Context, path string) (*DB, error) {
-	return open(ctx, path, false)
+	return open(ctx, path, false, true)
+}
+
+// OpenWithoutMigrating opens an existing database read-write but leaves its
+// schema alone: for a reader while another process, which may be migrating,
+// holds the run lock.
+func OpenWithoutMigrating(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, false, false)
 }
 
 // OpenReadOnly opens an existing database for queries only: any write
 // statement fails. Migrations are not applied.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	return open(ctx, path, true)
+	return open(ctx, path, true, false)
 }
 
-func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+func open(ctx context.Context, path string, readOnly, migrate bool) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -86,7 +93,7 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
 	d := &DB{db: db, path: abs, Now: time.Now, Log: slog.New(slog.DiscardHandler)}
-	if !readOnly {
+	if migrate {
 		if err := d.Migrate(ctx); err != nil {
 			db.Close()
 			return nil, err
