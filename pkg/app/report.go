@@ -75,11 +75,7 @@ Examples:
 			case run.Pruned:
 				return usageErrorf("report: the findings of run %d were pruned (keysync prune): its reports can no longer be rewritten", runID)
 			}
-			set, err := report.Collect(c.Context, r, runID)
-			if err != nil {
-				return err
-			}
-			if err := report.Write(outDir, formats, set); err != nil {
+			if err := report.WriteFrom(c.Context, outDir, formats, r, runID); err != nil {
 				return err
 			}
 			for _, name := range []string{report.SummaryName, report.MissingInAName, report.MissingFromSystemName,

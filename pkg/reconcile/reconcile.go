@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	}
 
 	var pending *report.Pending
-	var set report.Set
+	var summary []keysync.SummaryRow
 	var writeStart time.Time
 	kpis, err := db.FinishRun(ctx, sqlite.Finish{
 		RunID:       runID,
@@ -112,10 +112,12 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 			writeStart = time.Now()
 			obs.Phase(PhaseCompare, phases.Compare) // final once the findings are in
 			var err error
-			if set, err = report.Collect(ctx, r, runID); err != nil {
+			if summary, err = r.Summary(ctx, runID); err != nil {
 				return err
 			}
-			pending, err = report.Stage(cfg.OutputDir, formats, set)
+			// Streamed from the transaction: a report of millions of rows is
+			// never held in memory.
+			pending, err = report.StageFrom(ctx, cfg.OutputDir, formats, r, runID)
 			return err
 		},
 	})
@@ -132,7 +134,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode, KPIs: kpis}, err
 	}
 	obs.Phase(PhaseWrite, phases.Persist+time.Since(writeStart))
-	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: set.Summary, Duration: time.Since(start)}
+	res := Result{RunID: runID, Mode: mode, KPIs: kpis, Summary: summary, Duration: time.Since(start)}
 	log.Debug("phases", "extract_ms", phases.Extract.Milliseconds(), "load_ms", phases.Load.Milliseconds(),
 		"compare_ms", phases.Compare.Milliseconds(), "persist_ms", phases.Persist.Milliseconds(),
 		"report_ms", phases.Report.Milliseconds())

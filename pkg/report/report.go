@@ -5,13 +5,14 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 
 	"github.com/gocarina/gocsv"
@@ -36,7 +37,9 @@ const (
 	FormatJSON = "json"
 )
 
-// Set is everything one run's reports show, each in its report's row order.
+// Set is everything one run's reports show, each in its report's row order,
+// held in memory: for tests and small report sets (Stage, Write). A run
+// streams its reports from the store instead (StageFrom, WriteFrom).
 type Set struct {
 	Summary           []keysync.SummaryRow
 	MissingInA        []keysync.MissingInA
@@ -47,61 +50,92 @@ type Set struct {
 	Rejected          []keysync.RejectedRow
 }
 
-// Source reads what a run's reports show; the store's Reader is one.
+// Source streams what a run's reports show, each report's rows in its order,
+// so a report of millions of rows is written without holding it. The store's
+// Reader is one.
 type Source interface {
 	Summary(ctx context.Context, runID int64) ([]keysync.SummaryRow, error)
-	MissingInA(ctx context.Context, runID int64) ([]keysync.MissingInA, error)
-	MissingFromSystem(ctx context.Context, runID int64) ([]keysync.MissingFromSystem, error)
-	Registry(ctx context.Context, status keysync.Status) ([]keysync.RegistryEntry, error)
-	Audit(ctx context.Context) ([]keysync.AuditEvent, error)
-	Exceptions(ctx context.Context, runID int64) ([]keysync.Exception, error)
-	Rejected(ctx context.Context, runID int64) ([]keysync.RejectedRow, error)
+	EachMissingInA(ctx context.Context, runID int64, fn func(keysync.MissingInA) error) error
+	EachMissingFromSystem(ctx context.Context, runID int64, fn func(keysync.MissingFromSystem) error) error
+	EachRegistry(ctx context.Context, fn func(keysync.RegistryEntry) error) error
+	EachAudit(ctx context.Context, fn func(keysync.AuditEvent) error) error
+	EachException(ctx context.Context, runID int64, fn func(keysync.Exception) error) error
+	EachRejected(ctx context.Context, runID int64, fn func(keysync.RejectedRow) error) error
 }
 
-// Collect reads the report set of runID from src.
-func Collect(ctx context.Context, src Source, runID int64) (Set, error) {
-	var s Set
-	var err error
-	if s.Summary, err = src.Summary(ctx, runID); err != nil {
-		return s, err
+// setSource is a Source over the rows a Set holds (runID is not looked at).
+type setSource struct{ s Set }
+
+var _ Source = setSource{}
+
+func each[T any](rows []T, fn func(T) error) error {
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return err
+		}
 	}
-	if s.MissingInA, err = src.MissingInA(ctx, runID); err != nil {
-		return s, err
-	}
-	if s.MissingFromSystem, err = src.MissingFromSystem(ctx, runID); err != nil {
-		return s, err
-	}
-	if s.Registry, err = src.Registry(ctx, ""); err != nil {
-		return s, err
-	}
-	if s.Audit, err = src.Audit(ctx); err != nil {
-		return s, err
-	}
-	if s.Exceptions, err = src.Exceptions(ctx, runID); err != nil {
-		return s, err
-	}
-	if s.Rejected, err = src.Rejected(ctx, runID); err != nil {
-		return s, err
-	}
-	return s, nil
+	return nil
 }
 
-// artifacts pairs each file name with its rows, in the order they are written.
-func (s Set) artifacts() []struct {
-	name string
-	rows any
-} {
-	return []struct {
-		name string
-		rows any
-	}{
-		{SummaryName, s.Summary},
-		{MissingInAName, s.MissingInA},
-		{MissingFromSystemName, s.MissingFromSystem},
-		{RegistryName, s.Registry},
-		{AuditName, s.Audit},
-		{ExceptionsName, s.Exceptions},
-		{RejectedName, s.Rejected},
+func (x setSource) Summary(context.Context, int64) ([]keysync.SummaryRow, error) {
+	return x.s.Summary, nil
+}
+func (x setSource) EachMissingInA(_ context.Context, _ int64, fn func(keysync.MissingInA) error) error {
+	return each(x.s.MissingInA, fn)
+}
+func (x setSource) EachMissingFromSystem(_ context.Context, _ int64, fn func(keysync.MissingFromSystem) error) error {
+	return each(x.s.MissingFromSystem, fn)
+}
+func (x setSource) EachRegistry(_ context.Context, fn func(keysync.RegistryEntry) error) error {
+	return each(x.s.Registry, fn)
+}
+func (x setSource) EachAudit(_ context.Context, fn func(keysync.AuditEvent) error) error {
+	return each(x.s.Audit, fn)
+}
+func (x setSource) EachException(_ context.Context, _ int64, fn func(keysync.Exception) error) error {
+	return each(x.s.Exceptions, fn)
+}
+func (x setSource) EachRejected(_ context.Context, _ int64, fn func(keysync.RejectedRow) error) error {
+	return each(x.s.Rejected, fn)
+}
+
+// artifact is one report file: its name and how to write its rows in a format.
+type artifact struct {
+	name  string
+	write func(ctx context.Context, w io.Writer, format string) error
+}
+
+// artifacts lists the seven reports of runID read from src, in the order
+// they are written.
+func artifacts(src Source, runID int64) []artifact {
+	return []artifact{
+		{SummaryName, func(ctx context.Context, w io.Writer, f string) error {
+			rows, err := src.Summary(ctx, runID)
+			if err != nil {
+				return err
+			}
+			return encode(w, f, func(fn func(keysync.SummaryRow) error) error { return each(rows, fn) })
+		}},
+		{MissingInAName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.MissingInA) error) error { return src.EachMissingInA(ctx, runID, fn) })
+		}},
+		{MissingFromSystemName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.MissingFromSystem) error) error {
+				return src.EachMissingFromSystem(ctx, runID, fn)
+			})
+		}},
+		{RegistryName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.RegistryEntry) error) error { return src.EachRegistry(ctx, fn) })
+		}},
+		{AuditName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.AuditEvent) error) error { return src.EachAudit(ctx, fn) })
+		}},
+		{ExceptionsName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.Exception) error) error { return src.EachException(ctx, runID, fn) })
+		}},
+		{RejectedName, func(ctx context.Context, w io.Writer, f string) error {
+			return encode(w, f, func(fn func(keysync.RejectedRow) error) error { return src.EachRejected(ctx, runID, fn) })
+		}},
 	}
 }
 
@@ -114,14 +148,21 @@ type Pending struct {
 // Stage writes every artifact of s in each of formats into dir under
 // temporary names. Nothing visible changes until Commit.
 func Stage(dir string, formats []string, s Set) (*Pending, error) {
+	return StageFrom(context.Background(), dir, formats, setSource{s}, 0)
+}
+
+// StageFrom writes every artifact of runID, streamed from src, in each of
+// formats into dir under temporary names. Nothing visible changes until
+// Commit; on an error nothing is left behind.
+func StageFrom(ctx context.Context, dir string, formats []string, src Source, runID int64) (*Pending, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("write reports: %w", err)
 	}
 	p := &Pending{}
-	for _, a := range s.artifacts() {
+	for _, a := range artifacts(src, runID) {
 		for _, f := range formats {
 			final := filepath.Join(dir, a.name+"."+f)
-			tmp, err := writeTemp(final, func(w io.Writer) error { return encode(w, f, a.rows) })
+			tmp, err := writeTemp(final, func(w io.Writer) error { return a.write(ctx, w, f) })
 			if err != nil {
 				p.Discard()
 				return nil, fmt.Errorf("write report %s: %w", final, err)
@@ -195,28 +236,88 @@ func (p *Pending) Discard() {
 	p.renames = nil
 }
 
-// Write stages and commits s in one go, for commands that rewrite reports
-// outside a run.
+// Write stages and commits s in one go.
 func Write(dir string, formats []string, s Set) error {
-	p, err := Stage(dir, formats, s)
+	return WriteFrom(context.Background(), dir, formats, setSource{s}, 0)
+}
+
+// WriteFrom stages and commits the reports of runID from src in one go, for
+// commands that rewrite reports outside a run.
+func WriteFrom(ctx context.Context, dir string, formats []string, src Source, runID int64) error {
+	p, err := StageFrom(ctx, dir, formats, src, runID)
 	if err != nil {
 		return err
 	}
 	return p.Commit()
 }
 
-func encode(w io.Writer, format string, rows any) error {
+// csvChunk is how many rows go to gocsv at a time: it marshals slices, and
+// chunks keep a report of millions of rows from being held whole.
+const csvChunk = 4096
+
+// encode writes the rows each yields in format: CSV with a header row, or a
+// JSON array of objects indented like encoding/json's ("[]" when empty).
+func encode[T any](w io.Writer, format string, each func(func(T) error) error) error {
 	switch format {
 	case FormatCSV:
-		return gocsv.Marshal(rows, w)
-	case FormatJSON:
-		if v := reflect.ValueOf(rows); v.Kind() == reflect.Slice && v.IsNil() {
-			rows = []struct{}{} // an empty artifact is [], never null
+		cw := gocsv.DefaultCSVWriter(w)
+		buf := make([]T, 0, csvChunk)
+		header := true
+		flush := func() error {
+			var err error
+			if header {
+				err = gocsv.MarshalCSV(buf, cw) // writes the header even for no rows
+				header = false
+			} else if len(buf) > 0 {
+				err = gocsv.MarshalCSVWithoutHeaders(buf, cw)
+			}
+			buf = buf[:0]
+			return err
 		}
-		enc := json.NewEncoder(w)
+		err := each(func(row T) error {
+			if buf = append(buf, row); len(buf) == csvChunk {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		cw.Flush()
+		return cw.Error()
+	case FormatJSON:
+		bw := bufio.NewWriter(w)
+		var item bytes.Buffer
+		enc := json.NewEncoder(&item)
 		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		enc.SetIndent("  ", "  ")
+		n := 0
+		err := each(func(row T) error {
+			item.Reset()
+			if err := enc.Encode(row); err != nil {
+				return err
+			}
+			sep := ",\n  "
+			if n == 0 {
+				sep = "[\n  "
+			}
+			n++
+			bw.WriteString(sep)
+			_, err := bw.Write(bytes.TrimSuffix(item.Bytes(), []byte("\n")))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("[]\n")
+		} else {
+			bw.WriteString("\n]\n")
+		}
+		return bw.Flush()
 	}
 	return fmt.Errorf("unknown report format %q", format)
 }
