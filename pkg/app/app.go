@@ -141,6 +141,22 @@ func databasePath(c *cli.Context) (string, error) {
 	return cfg.Database, nil
 }
 
+// openFromFlags opens the database named by --db or the config for one
+// command. A writer refuses a missing database rather than creating one from
+// a typo in --db; only sync creates it.
+func openFromFlags(c *cli.Context, env Env, write bool) (*store, error) {
+	path, err := databasePath(c)
+	if err != nil {
+		return nil, err
+	}
+	if write {
+		if err := requireDB(path); err != nil {
+			return nil, err
+		}
+	}
+	return openStore(c.Context, env, logger(c, env.Stderr), path, write)
+}
+
 // openStore opens the database a command works on. A writing command takes
 // the run lock first, so it never interleaves with a sync. A reading command
 // migrates the schema only when it can take the lock for that moment; while

@@ -59,11 +59,7 @@ func registryListCommand(env Env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			path, err := databasePath(c)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+			s, err := openFromFlags(c, env, false)
 			if err != nil {
 				return err
 			}
@@ -116,14 +112,7 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 			if by == "" {
 				by = osUser()
 			}
-			path, err := databasePath(c)
-			if err != nil {
-				return err
-			}
-			if err := requireDB(path); err != nil { // a typo in --db must not create a database
-				return err
-			}
-			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)
+			s, err := openFromFlags(c, env, true)
 			if err != nil {
 				return err
 			}
@@ -192,11 +181,7 @@ Examples:
 			if format != "table" && format != "json" {
 				return usageErrorf("--format: %q is not table or json", format)
 			}
-			path, err := databasePath(c)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+			s, err := openFromFlags(c, env, false)
 			if err != nil {
 				return err
 			}
@@ -313,11 +298,7 @@ Examples:
 			default:
 				return usageErrorf("--format: %q is not csv, json or table", format)
 			}
-			path, err := databasePath(c)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+			s, err := openFromFlags(c, env, false)
 			if err != nil {
 				return err
 			}

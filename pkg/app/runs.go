@@ -185,16 +185,11 @@ func openHistory(c *cli.Context, env Env) (*historyDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := databasePath(c)
+	s, err := openFromFlags(c, env, false)
 	if err != nil {
 		return nil, err
 	}
-	log := logger(c, env.Stderr)
-	s, err := openStore(c.Context, env, log, path, false)
-	if err != nil {
-		return nil, err
-	}
-	return &historyDB{store: s, r: s.Reader(), format: format, log: log}, nil
+	return &historyDB{store: s, r: s.Reader(), format: format, log: logger(c, env.Stderr)}, nil
 }
 
 // run reads one run; an unknown id is a usage error naming it.

@@ -49,7 +49,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					s, err := openSuppressStore(c, env)
+					s, err := openFromFlags(c, env, true)
 					if err != nil {
 						return err
 					}
@@ -72,11 +72,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					path, err := databasePath(c)
-					if err != nil {
-						return err
-					}
-					s, err := openStore(c.Context, env, logger(c, env.Stderr), path, false)
+					s, err := openFromFlags(c, env, false)
 					if err != nil {
 						return err
 					}
@@ -100,7 +96,7 @@ Examples:
 					if err != nil {
 						return err
 					}
-					s, err := openSuppressStore(c, env)
+					s, err := openFromFlags(c, env, true)
 					if err != nil {
 						return err
 					}
@@ -149,17 +145,6 @@ func suppressArgs(c *cli.Context) (system, key string, err error) {
 		return "", "", usageErrorf("%s: key %q is empty after normalization", c.Command.FullName(), raw)
 	}
 	return system, key, nil
-}
-
-func openSuppressStore(c *cli.Context, env Env) (*store, error) {
-	path, err := databasePath(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireDB(path); err != nil { // a typo in --db must not create a database
-		return nil, err
-	}
-	return openStore(c.Context, env, logger(c, env.Stderr), path, true)
 }
 
 func byOrUser(c *cli.Context) string {

@@ -322,7 +322,8 @@ func withoutPath(err error) error {
 	return err
 }
 
-// hashingReader hashes and counts the bytes read through it.
+// hashingReader hashes and counts the bytes read through it. The hash may
+// span several readers (the pages of an HTTP source).
 type hashingReader struct {
 	r        io.Reader
 	h        hash.Hash

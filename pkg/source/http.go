@@ -223,14 +223,14 @@ func (h *HTTP) stats(sec *secrets, s *jsonStream, n int64, sum hash.Hash) Stats 
 // page fetches one page and decodes it into s. It returns the size of the
 // body and the next page's URL (from the body or the Link header).
 func (h *HTTP) page(ctx context.Context, client *http.Client, u *url.URL, hdr http.Header,
-	s *jsonStream, sum io.Writer, before int64) (int64, string, error) {
+	s *jsonStream, sum hash.Hash, before int64) (int64, string, error) {
 	resp, rctx, cancel, err := h.get(ctx, client, u, hdr)
 	if err != nil {
 		return 0, "", err
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	hr := &countingWriterReader{r: resp.Body, w: sum}
+	hr := &hashingReader{r: resp.Body, h: sum}
 	if bc, ok := s.sink.(ByteCounter); ok {
 		hr.progress = func(n int64) { bc.BytesRead(before + n) } // over every page so far
 	}
@@ -611,25 +611,4 @@ func withoutURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// countingWriterReader copies what is read through it to w (a hash of
-// every page) and counts it.
-type countingWriterReader struct {
-	r        io.Reader
-	w        io.Writer
-	n        int64
-	progress func(n int64) // told n after each read; may be nil
-}
-
-func (c *countingWriterReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if n > 0 {
-		c.w.Write(p[:n])
-		c.n += int64(n)
-		if c.progress != nil {
-			c.progress(c.n)
-		}
-	}
-	return n, err
 }
