@@ -57,22 +57,68 @@ Exit codes:
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageErrorf("%v", err)
 		},
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log warnings and errors only"},
-			&cli.BoolFlag{Name: "verbose", Usage: "log debug detail"},
-		},
-		Before: func(c *cli.Context) error {
-			switch c.String("log-format") {
-			case "text", "json":
-				return nil
-			}
-			return usageErrorf("--log-format: %q is not text or json", c.String("log-format"))
-		},
+		Flags:    logFlags(),
+		Before:   checkLogFormat,
 		Commands: commands(env),
 	}
 	setUsageErrors(a.Commands, a.OnUsageError)
+	addLogFlags(a.Commands)
 	return a
+}
+
+// logFlags choose how a command logs. They are accepted before the command
+// (keysync --quiet sync) and after it (keysync sync --quiet, which is what
+// ./run.sh --quiet passes on).
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: text or json"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log warnings and errors only"},
+		&cli.BoolFlag{Name: "verbose", Usage: "log debug detail"},
+	}
+}
+
+// addLogFlags gives every command that runs something the log flags too.
+func addLogFlags(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.Action != nil {
+			c.Flags = append(c.Flags, logFlags()...)
+			if c.Before == nil {
+				c.Before = checkLogFormat
+			}
+		}
+		addLogFlags(c.Subcommands)
+	}
+}
+
+func checkLogFormat(c *cli.Context) error {
+	switch f := logFormat(c); f {
+	case "text", "json":
+		return nil
+	default:
+		return usageErrorf("--log-format: %q is not text or json", f)
+	}
+}
+
+// flagSet reports whether the bool flag name is on, given before or after
+// the command: urfave/cli reads a flag from the nearest command defining it,
+// set or not, so each level is asked in turn.
+func flagSet(c *cli.Context, name string) bool {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet(name) && cc.Bool(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// logFormat is --log-format from the nearest level that sets it.
+func logFormat(c *cli.Context) string {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet("log-format") {
+			return cc.String("log-format")
+		}
+	}
+	return "text"
 }
 
 // setUsageErrors gives every command the app's usage-error handler: urfave/cli
@@ -97,14 +143,14 @@ func dbFlags() []cli.Flag {
 // logger builds the one logger of a command from the global flags.
 func logger(c *cli.Context, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
-	if c.Bool("quiet") {
+	if flagSet(c, "quiet") {
 		level = slog.LevelWarn
 	}
-	if c.Bool("verbose") {
+	if flagSet(c, "verbose") {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if c.String("log-format") == "json" {
+	if logFormat(c) == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

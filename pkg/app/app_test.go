@@ -24,3 +24,33 @@ func TestReadersWhileLocked(t *testing.T) {
 		t.Errorf("registry approve under a held lock: exit %d (%v), want %d", r.code, r.err, ExitLocked)
 	}
 }
+
+// TestLogFlagsEitherSide: the log flags work before the command and after it
+// (./run.sh passes its arguments after `sync`).
+func TestLogFlagsEitherSide(t *testing.T) {
+	o := newOpsCase(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want func(stderr string) bool
+	}{
+		{"quiet after", []string{"sync", "--config", o.config(), "--quiet"}, func(s string) bool { return !strings.Contains(s, "level=INFO") }},
+		{"quiet before", []string{"--quiet", "sync", "--config", o.config()}, func(s string) bool { return !strings.Contains(s, "level=INFO") }},
+		{"json after", []string{"sync", "--config", o.config(), "--log-format", "json"}, func(s string) bool { return strings.HasPrefix(s, `{"time"`) }},
+		{"json before", []string{"--log-format", "json", "sync", "--config", o.config()}, func(s string) bool { return strings.HasPrefix(s, `{"time"`) }},
+		{"verbose after", []string{"sync", "--config", o.config(), "--verbose"}, func(s string) bool { return strings.Contains(s, "level=DEBUG") }},
+		{"default", []string{"sync", "--config", o.config()}, func(s string) bool {
+			return strings.Contains(s, "level=INFO") && !strings.Contains(s, "level=DEBUG")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := o.raw(tc.args...)
+			if r.code != 0 || !tc.want(r.stderr) {
+				t.Errorf("keysync %q: exit %d (%v), stderr:\n%s", tc.args, r.code, r.err, r.stderr)
+			}
+		})
+	}
+	if r := o.raw("sync", "--config", o.config(), "--log-format", "xml"); r.code != ExitUsage {
+		t.Errorf("--log-format xml after sync: exit %d, want %d", r.code, ExitUsage)
+	}
+}

@@ -105,7 +105,7 @@ func syncOnce(c *cli.Context, env Env, term *progress.Terminal) (reconcile.Resul
 // stderrProgress is the progress display of a run on stderr: nil when
 // stderr is not a terminal, or --quiet asks for warnings only.
 func stderrProgress(c *cli.Context, env Env) *progress.Terminal {
-	if c.Bool("quiet") {
+	if flagSet(c, "quiet") {
 		return nil
 	}
 	return progress.Detect(env.Stderr)
