@@ -41,8 +41,16 @@ type Staging struct {
 	rejStmt *sql.Stmt
 	args    []any
 	log     *slog.Logger
-	pending int // rows staged since the last intermediate commit
+	pending int   // rows staged since the last intermediate commit
+	staged  int64 // rows staged in all
 }
+
+// maxRecord and maxRows bound what build_staging_keys packs into one integer
+// (record << 32 | row_id) to find each key's first-seen row with one MIN.
+const (
+	maxRecord = 1<<31 - 1
+	maxRows   = 1<<32 - 1
+)
 
 // rowsPerCommit is how many staged rows one transaction of the load holds.
 // Staging is disposable (every run empties it first), so the load commits
@@ -167,7 +175,13 @@ func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row
 		}
 		args := s.args[:0]
 		for _, r := range rows[:n] {
+			if r.Record < 1 || r.Record > maxRecord {
+				return fmt.Errorf("stage %s: record %d out of range (1 to %d)", system, r.Record, maxRecord)
+			}
 			args = append(args, id, r.Record, r.Key, r.RawKey, r.EntityType, r.LocationRef, r.LastSeenAt)
+		}
+		if s.staged += int64(n); s.staged > maxRows {
+			return fmt.Errorf("stage %s: more than %d rows in one run", system, int64(maxRows))
 		}
 		s.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -224,7 +238,7 @@ func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 	for _, step := range []string{
 		"build_staging_keys",     // K(s), by one sort of the rows
 		"build_staging_presence", // which systems have each key
-		"build_staging_dup_rows", // the rows behind duplicate keys
+		"build_staging_dup_rows", // the rows behind keys with two rows
 	} {
 		start := time.Now()
 		if _, err := s.tx.ExecContext(ctx, query(step)); err != nil {
@@ -237,6 +251,10 @@ func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 		}
 		s.log.Debug("staging step", "step", step, "took", time.Since(start).Round(time.Millisecond))
 	}
+	if err := s.multiRows(ctx); err != nil {
+		s.tx.Rollback()
+		return 0, err
+	}
 	if err := s.countKeys(ctx); err != nil {
 		s.tx.Rollback()
 		return 0, fmt.Errorf("count staging keys: %w", err)
@@ -248,6 +266,29 @@ func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 	}
 	s.log.Debug("staging step", "step", "commit", "took", time.Since(start).Round(time.Millisecond))
 	return took, nil
+}
+
+// multiRows stages the rows of keys with three or more rows in a system. It
+// scans every staged row, so it runs only when there are such keys: the rows
+// of a pair are found by their row ids alone.
+func (s *Staging) multiRows(ctx context.Context) error {
+	var any bool
+	if err := s.tx.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM staging_presence WHERE multi_mask <> 0)`).Scan(&any); err != nil {
+		return fmt.Errorf("look for keys with three or more rows: %w", err)
+	}
+	if !any {
+		return nil
+	}
+	start := time.Now()
+	if _, err := s.tx.ExecContext(ctx, query("build_staging_multi_rows")); err != nil {
+		return fmt.Errorf("build_staging_multi_rows: %w", err)
+	}
+	if err := s.next(ctx); err != nil {
+		return err
+	}
+	s.log.Debug("staging step", "step", "build_staging_multi_rows", "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // countKeys stores each system's distinct, duplicate and matched key counts

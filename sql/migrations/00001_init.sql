@@ -171,18 +171,21 @@ CREATE TABLE staging_keys (
     key          TEXT NOT NULL,
     system_id    INTEGER NOT NULL,
     first_row    INTEGER NOT NULL, -- staging_rows.row_id of the first-seen row
+    min_row      INTEGER NOT NULL, -- the lowest and highest row_id of its rows:
+    max_row      INTEGER NOT NULL, -- a pair of duplicates is these two rows
     row_count    INTEGER NOT NULL,
     PRIMARY KEY (key, system_id)
 ) WITHOUT ROWID;
 
 -- staging_presence says, per normalized key, which systems have it: bit
--- system_id of mask is set when that system has the key, and of dup_mask when
--- it has the key on two or more rows. One pass over it answers every
+-- system_id of mask is set when that system has the key, of dup_mask when it
+-- has the key on two or more rows, of multi_mask on three or more. One pass over it answers every
 -- anti-join of the run.
 CREATE TABLE staging_presence (
-    key      TEXT PRIMARY KEY,
-    mask     INTEGER NOT NULL,
-    dup_mask INTEGER NOT NULL
+    key        TEXT PRIMARY KEY,
+    mask       INTEGER NOT NULL,
+    dup_mask   INTEGER NOT NULL,
+    multi_mask INTEGER NOT NULL -- systems with the key on three or more rows
 ) WITHOUT ROWID;
 
 -- staging_dup_rows holds the rows of keys with two or more rows in a system,
