@@ -187,6 +187,31 @@ func databasePath(c *cli.Context) (string, error) {
 	return cfg.Database, nil
 }
 
+// openForReading opens path for a reading command. It takes the run lock
+// only when a migration is pending — a brief lock on every read would make a
+// sync starting at that moment exit 3 — and, when a sync holds the lock,
+// reads without migrating.
+func openForReading(ctx context.Context, path string) (*sqlite.DB, error) {
+	db, err := sqlite.OpenWithoutMigrating(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := db.HasPending(ctx)
+	if err != nil || !pending {
+		return db, nil // a schema we cannot read is reported by the query itself
+	}
+	l, err := sqlite.Acquire(path)
+	if err != nil {
+		return db, nil // a sync holds the lock and migrates
+	}
+	defer l.Release()
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // openFromFlags opens the database named by --db or the config for one
 // command. A writer refuses a missing database rather than creating one from
 // a typo in --db; only sync creates it.
@@ -204,9 +229,8 @@ func openFromFlags(c *cli.Context, env Env, write bool) (*store, error) {
 }
 
 // openStore opens the database a command works on. A writing command takes
-// the run lock first, so it never interleaves with a sync. A reading command
-// migrates the schema only when it can take the lock for that moment; while
-// a sync holds it, the reader leaves the schema to the sync.
+// the run lock first, so it never interleaves with a sync; a reading command
+// never holds it but to apply a pending migration (openForReading).
 func openStore(ctx context.Context, env Env, log *slog.Logger, path string, write bool) (*store, error) {
 	s := &store{}
 	if write {
@@ -218,15 +242,13 @@ func openStore(ctx context.Context, env Env, log *slog.Logger, path string, writ
 	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no database at %s: run `keysync sync` first", path)
 	}
-	open := sqlite.Open
-	if !write {
-		if l, err := sqlite.Acquire(path); err == nil {
-			defer l.Release() // held only while migrating
-		} else {
-			open = sqlite.OpenWithoutMigrating
-		}
+	var db *sqlite.DB
+	var err error
+	if write {
+		db, err = sqlite.Open(ctx, path)
+	} else {
+		db, err = openForReading(ctx, path)
 	}
-	db, err := open(ctx, path)
 	if err != nil {
 		s.lock.Release()
 		return nil, err

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -52,5 +54,28 @@ func TestLogFlagsEitherSide(t *testing.T) {
 	}
 	if r := o.raw("sync", "--config", o.config(), "--log-format", "xml"); r.code != ExitUsage {
 		t.Errorf("--log-format xml after sync: exit %d, want %d", r.code, ExitUsage)
+	}
+}
+
+// TestReadersLeaveTheLockAlone: on an up-to-date database a reading command
+// never takes the run lock (it would make a sync starting then exit 3), so it
+// does not even create the lock file.
+func TestReadersLeaveTheLockAlone(t *testing.T) {
+	o := newSyncedCase(t)
+	db := o.path("copy.db")
+	if err := os.WriteFile(db, []byte(o.read("keysync.db")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"runs", "list", "--db", db, "--format", "csv"},
+		{"registry", "list", "--db", db, "--format", "csv"},
+		{"kpi", "--db", db, "--format", "csv"},
+	} {
+		if r := o.raw(args...); r.code != 0 {
+			t.Fatalf("keysync %q: exit %d (%v)", args, r.code, r.err)
+		}
+	}
+	if _, err := os.Stat(sqlite.LockPath(db)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a reading command created %s (err %v): it took the run lock", sqlite.LockPath(db), err)
 	}
 }

@@ -241,6 +241,21 @@ func (d *DB) MigrationStates(ctx context.Context) ([]Migration, error) {
 	return out, nil
 }
 
+// HasPending reports whether any migration is not applied, without applying
+// or creating anything.
+func (d *DB) HasPending(ctx context.Context) (bool, error) {
+	states, err := d.MigrationStates(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range states {
+		if m.State != MigrationApplied {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // WriteRefusedError refuses a statement of `keysync sql` that is not a
 // read-only query. Keyword is the statement's first word (INSERT, ATTACH, …).
 type WriteRefusedError struct {
