@@ -162,6 +162,13 @@ func StageFrom(ctx context.Context, dir string, formats []string, src Source, ru
 	for _, a := range artifacts(src, runID) {
 		for _, f := range formats {
 			final := filepath.Join(dir, a.name+"."+f)
+			// Before anything is written, so a run can still roll back: a
+			// report path that cannot be replaced fails the run.
+			if fi, err := os.Stat(final); err == nil && fi.IsDir() {
+				p.Discard()
+				return nil, fmt.Errorf("write report %s: it is a directory", final)
+			}
+			removeLeftovers(final)
 			tmp, err := writeTemp(final, func(w io.Writer) error { return a.write(ctx, w, f) })
 			if err != nil {
 				p.Discard()
@@ -171,6 +178,16 @@ func StageFrom(ctx context.Context, dir string, formats []string, src Source, ru
 		}
 	}
 	return p, nil
+}
+
+// removeLeftovers deletes the temporary and backup files of final that a
+// process killed while writing reports left behind. The caller holds the
+// run lock, so no other writer owns them.
+func removeLeftovers(final string) {
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+".tmp-*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
 }
 
 // Commit renames every staged file into place, all of them or none: each
@@ -185,21 +202,25 @@ func (p *Pending) Commit() error {
 			return fmt.Errorf("write report %s: it is a directory", r[1])
 		}
 	}
-	type done struct{ final, backup string }
+	type done struct {
+		final, backup string
+		existed       bool // there was a file before; without a backup it stays new
+	}
 	var replaced []done
 	undo := func() {
 		for i := len(replaced) - 1; i >= 0; i-- {
-			d := replaced[i]
-			if d.backup != "" {
+			switch d := replaced[i]; {
+			case d.backup != "":
 				os.Rename(d.backup, d.final)
-			} else {
+			case !d.existed:
 				os.Remove(d.final)
 			}
 		}
 	}
 	for i, r := range p.renames {
-		backup := ""
+		backup, existed := "", false
 		if _, err := os.Lstat(r[1]); err == nil {
+			existed = true
 			backup = r[0] + ".prev"
 			if err := os.Link(r[1], backup); err != nil {
 				backup = "" // no hard links here: the old file cannot be restored
@@ -214,7 +235,7 @@ func (p *Pending) Commit() error {
 			p.Discard()
 			return fmt.Errorf("write report %s: %w (the previous reports were kept)", r[1], err)
 		}
-		replaced = append(replaced, done{final: r[1], backup: backup})
+		replaced = append(replaced, done{final: r[1], backup: backup, existed: existed})
 	}
 	for _, d := range replaced {
 		if d.backup != "" {

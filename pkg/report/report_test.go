@@ -424,3 +424,36 @@ func TestFormatsAlwaysCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestStageRefusesADirectory: a report path that is a directory fails the
+// stage, while the run can still roll back, and leaves nothing behind.
+func TestStageRefusesADirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, report.ExceptionsName+".csv", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Stage(dir, both, sampleSet()); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("Stage = %v, want an error naming the directory", err)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{report.ExceptionsName + ".csv"}) {
+		t.Errorf("after a refused Stage: %v", got)
+	}
+}
+
+// TestStageRemovesLeftovers: temporary files a killed run left behind are
+// removed by the next run's reports.
+func TestStageRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	left := []string{"." + report.MissingInAName + ".csv.tmp-123", "." + report.AuditName + ".json.tmp-9.prev"}
+	for _, name := range left {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := report.Write(dir, both, sampleSet()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listDir(t, dir), finalNames(both); !slices.Equal(got, want) {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+}
