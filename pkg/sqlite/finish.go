@@ -45,6 +45,23 @@ type Phases struct {
 	Report  time.Duration // rendering the report files
 }
 
+// firstSeenSeed is when a key of the authority with no recorded first
+// appearance is taken to have appeared: now, unless authority_first_seen is
+// still empty on a database that has had successful runs — grace_period was
+// just turned on — when the keys already there date from the first of them.
+func firstSeenSeed(ctx context.Context, tx *sql.Tx, now string) (string, error) {
+	var seed string
+	err := tx.QueryRowContext(ctx, `
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM authority_first_seen) THEN ?
+		            ELSE COALESCE((SELECT MIN(started_at) FROM runs
+		                           WHERE status = 'succeeded' AND mode = 'normal'), ?) END`,
+		now, now).Scan(&seed)
+	if err != nil {
+		return "", fmt.Errorf("grace period: first appearances: %w", err)
+	}
+	return seed, nil
+}
+
 // execSteps runs the named queries in order, logging each one's time.
 func (d *DB) execSteps(ctx context.Context, tx *sql.Tx, names []string, args []any) error {
 	for _, name := range names {
@@ -130,6 +147,14 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		sql.Named("dry_run", f.DryRun),
 		sql.Named("now", now),
 		sql.Named("grace_seconds", f.GracePeriod.Seconds()),
+		sql.Named("first_seen", now),
+	}
+	if f.GracePeriod > 0 {
+		seed, err := firstSeenSeed(ctx, tx, now)
+		if err != nil {
+			return KPIs{}, err
+		}
+		args[len(args)-1] = sql.Named("first_seen", seed)
 	}
 	var compare []string
 	if f.GracePeriod > 0 && !f.DryRun {

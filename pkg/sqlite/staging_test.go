@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/keysync/keysync/pkg/keysync"
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
@@ -42,5 +44,50 @@ func TestStagingInSlices(t *testing.T) {
 	}
 	if len(want.MissingInA) == 0 || len(want.MissingFromSystem) == 0 || len(want.Exceptions) == 0 {
 		t.Fatalf("the fixture should have findings of every kind: %+v", want)
+	}
+}
+
+// TestGracePeriodTurnedOn: turning grace_period on for a database with runs
+// behind it does not make the authority's existing keys look new (they date
+// from the first successful run: keysync kept no history of them before); a
+// key that appears afterwards is pending for the grace period.
+func TestGracePeriodTurnedOn(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := t.Context()
+	finish := func(r run, grace time.Duration) (sqlite.KPIs, keysync.SummaryRow) {
+		t.Helper()
+		for _, sys := range r.systems {
+			for i := range sys.rows {
+				sys.rows[i].LastSeenAt = "" // the clock is the first appearance in A
+			}
+		}
+		runID := startAndStage(t, db, r)
+		f := r.finish(runID)
+		f.GracePeriod = grace
+		k, err := db.FinishRun(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		summary, err := db.Reader().Summary(ctx, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, summary[1]
+	}
+	// t0: no grace period; B lacks K2.
+	db.Now = at(t0)
+	if k, _ := finish(run{systems: []system{authority("A", "K1", "K2"), peer("B", "K1")}}, 0); k.MissingFromSystem != 1 {
+		t.Fatalf("run 1: missing_from_system = %d, want 1", k.MissingFromSystem)
+	}
+	// t2, two days on, grace 24h switched on: K2 dates from run 1, so it is
+	// still reported.
+	db.Now = at(t2)
+	if k, b := finish(run{systems: []system{authority("A", "K1", "K2"), peer("B", "K1")}}, 24*time.Hour); k.MissingFromSystem != 1 || b.Pending != 0 {
+		t.Errorf("run 2: missing_from_system = %d, pending = %d; want 1 (K2), 0", k.MissingFromSystem, b.Pending)
+	}
+	// An hour later K3 appears in A: pending, while K2 stays reported.
+	db.Now = at(t2.Add(time.Hour))
+	if k, b := finish(run{systems: []system{authority("A", "K1", "K2", "K3"), peer("B", "K1")}}, 24*time.Hour); k.MissingFromSystem != 1 || b.Pending != 1 {
+		t.Errorf("run 3: missing_from_system = %d, pending = %d; want 1 (K2), 1 (K3)", k.MissingFromSystem, b.Pending)
 	}
 }

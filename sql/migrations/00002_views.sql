@@ -9,7 +9,7 @@
 CREATE VIEW v_latest_run_summary AS
 SELECT r.run_id, r.started_at, r.mode,
        s.system, s.role, s.rows_read, s.rows_rejected, s.distinct_keys, s.duplicate_keys,
-       s.matched, s.missing_in_A, s.missing_from_system,
+       s.matched, s.missing_in_A, s.missing_from_system, s.pending, s.suppressed,
        s.input_path, s.input_bytes, s.input_sha256
 FROM runs r
 JOIN run_systems s ON s.run_id = r.run_id

@@ -17,5 +17,5 @@ SET pending = (
                         AND (x.until = '' OR x.until > :now))
       AND (julianday(:now) - julianday(COALESCE(NULLIF(r.last_seen_at, ''),
                (SELECT f.first_seen_at FROM authority_first_seen f WHERE f.key = p.key),
-               :now))) * 86400.0 < :grace_seconds)
+               :first_seen))) * 86400.0 < :grace_seconds)
 WHERE role = 'peer' AND :grace_seconds > 0;

@@ -19,8 +19,9 @@ WHERE (p.mask >> :authority_id) & 1 = 1
   AND NOT EXISTS (SELECT 1 FROM suppressions x
                   WHERE x.system = s.system AND x.key = p.key AND (x.until = '' OR x.until > :now))
   -- grace_period: a key younger than it is pending, not yet missing. Its age
-  -- runs from its last_seen_at, or else from its first appearance in A.
+  -- runs from its last_seen_at, or else from its first appearance in A
+  -- (:first_seen when it has none recorded: see record_authority_first_seen.sql).
   AND NOT (:grace_seconds > 0
            AND (julianday(:now) - julianday(COALESCE(NULLIF(r.last_seen_at, ''),
                     (SELECT f.first_seen_at FROM authority_first_seen f WHERE f.key = p.key),
-                    :now))) * 86400.0 < :grace_seconds);
+                    :first_seen))) * 86400.0 < :grace_seconds);

@@ -1,7 +1,10 @@
 -- Remember when each key of the authority first appeared (grace_period's
--- clock for rows without last_seen_at). Keys arrive in key order.
+-- clock for rows without last_seen_at): :first_seen is the run's time, or,
+-- on the first run with a grace period on a database that already has runs,
+-- the start of its first successful run, so turning grace_period on does not
+-- make every existing key look new. Keys arrive in key order.
 INSERT INTO authority_first_seen (key, first_seen_at, run_id)
-SELECT p.key, :now, :run_id
+SELECT p.key, :first_seen, :run_id
 FROM staging_presence p
 WHERE (p.mask >> :authority_id) & 1 = 1
 ON CONFLICT (key) DO NOTHING;
