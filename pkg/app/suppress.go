@@ -115,32 +115,30 @@ Examples:
 	}
 }
 
-// suppressArgs reads SYSTEM KEY and normalizes KEY with the config's rules
-// (as given when there is no config, with --db alone).
+// suppressArgs reads SYSTEM KEY, checks SYSTEM against the config's sources
+// and normalizes KEY with its rules.
 func suppressArgs(c *cli.Context) (system, key string, err error) {
 	if c.NArg() != 2 {
 		return "", "", usageErrorf("%s: give SYSTEM and KEY, got %d arguments", c.Command.FullName(), c.NArg())
 	}
 	system, raw := c.Args().Get(0), c.Args().Get(1)
-	cfg, cerr := loadConfig(c)
-	switch {
-	case cerr == nil:
-		name, ok := "", false
-		for n := range cfg.Sources {
-			if strings.EqualFold(n, system) {
-				name, ok = n, true
-			}
-		}
-		if !ok {
-			return "", "", usageErrorf("%s: %q is not a source of %s", c.Command.FullName(), system, cfg.Path)
-		}
-		system = name
-		key = normalize.New(cfg.Normalize).Key(raw)
-	case c.String("db") != "":
-		key = strings.TrimSpace(raw) // no config: the key as given
-	default:
-		return "", "", cerr
+	// The config is needed even with --db: it names the systems and holds
+	// the normalization rules, without which the key could never match.
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return "", "", err
 	}
+	name, ok := "", false
+	for n := range cfg.Sources {
+		if strings.EqualFold(n, system) {
+			name, ok = n, true
+		}
+	}
+	if !ok {
+		return "", "", usageErrorf("%s: %q is not a source of %s", c.Command.FullName(), system, cfg.Path)
+	}
+	system = name
+	key = normalize.New(cfg.Normalize).Key(raw)
 	if key == "" {
 		return "", "", usageErrorf("%s: key %q is empty after normalization", c.Command.FullName(), raw)
 	}
