@@ -68,9 +68,11 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	fail := func(err error) (Result, error) {
 		recorded := err
 		if ctx.Err() != nil {
-			// Cancelled by SIGINT/SIGTERM: everything was rolled back.
+			// Cancelled by SIGINT/SIGTERM: everything was rolled back. What the
+			// cancellation broke (a closed statement, say) only goes to the log.
+			log.Debug("cancelled while", "err", err)
 			recorded = errInterrupted
-			err = fmt.Errorf("%w: %w", errInterrupted, err)
+			err = fmt.Errorf("run %d %w: the registry, findings and reports are as they were", runID, errInterrupted)
 		}
 		if ferr := db.FailRun(ctx, runID, recorded, time.Since(start)); ferr != nil {
 			log.Error("record failed run", "err", ferr)
