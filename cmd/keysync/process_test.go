@@ -221,21 +221,30 @@ func checkFailedRun(t *testing.T, dir string, snap *snapshot) {
 	if status != "failed" || errs == "" {
 		t.Errorf("run %d: status %q, errors %q; want failed with the cause", run, status, errs)
 	}
-	if got, want := events(t, db, run), []string{"run_started", "run_failed"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("audit events of run %d = %q, want %q", run, got, want)
+	snap.checkOnlyRunLog(t, db, dir, run, "run_failed", "failed")
+}
+
+// checkOnlyRunLog verifies that run, which ended with the closing event
+// (run_failed, run_blocked), wrote nothing since snap but its two audit
+// events: registry, findings, summary rows, rejected rows and the reports in
+// dir/output are as they were (SPEC §8, §11).
+func (snap *snapshot) checkOnlyRunLog(t *testing.T, db *sql.DB, dir string, run int64, closing, what string) {
+	t.Helper()
+	if got, want := events(t, db, run), []string{"run_started", closing}; !reflect.DeepEqual(got, want) {
+		t.Errorf("audit events of the %s run %d = %q, want %q", what, run, got, want)
 	}
 	if got := queryInt(t, db, `SELECT count(*) FROM audit_log`); got != snap.audit+2 {
-		t.Errorf("audit_log has %d events, want %d (only the failed run's two)", got, snap.audit+2)
+		t.Errorf("audit_log has %d events, want %d (only the %s run's two)", got, snap.audit+2, what)
 	}
 	if got := dump(t, db, `SELECT * FROM master_key_registry ORDER BY master_key`); !reflect.DeepEqual(got, snap.registry) {
-		t.Errorf("registry changed:\n got %q\nwant %q", got, snap.registry)
+		t.Errorf("registry changed by the %s run:\n got %q\nwant %q", what, got, snap.registry)
 	}
 	for _, c := range []struct {
 		table string
 		want  int64
 	}{{"findings", snap.findings}, {"run_systems", snap.runSystems}, {"rejected_rows", snap.rejections}} {
 		if got := queryInt(t, db, `SELECT count(*) FROM `+c.table); got != c.want {
-			t.Errorf("%s has %d rows after the failed run, want %d", c.table, got, c.want)
+			t.Errorf("%s has %d rows after the %s run, want %d", c.table, got, what, c.want)
 		}
 	}
 	sameFiles(t, readDir(t, filepath.Join(dir, "output")), snap.reports)

@@ -192,24 +192,7 @@ func TestScheduleSIGTERMMidRun(t *testing.T) {
 	if n := queryInt(t, db, `SELECT count(*) FROM runs WHERE finished_at IS NULL OR status = 'running'`); n != 0 {
 		t.Errorf("%d runs are unfinished after the scheduler stopped", n)
 	}
-	if got, want := events(t, db, cancelled), []string{"run_started", "run_failed"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("audit events of the cancelled run = %q, want %q", got, want)
-	}
-	if got := queryInt(t, db, `SELECT count(*) FROM audit_log`); got != before.audit+2 {
-		t.Errorf("audit_log has %d events, want %d (the cancelled run's two)", got, before.audit+2)
-	}
-	if got := dump(t, db, `SELECT * FROM master_key_registry ORDER BY master_key`); !reflect.DeepEqual(got, before.registry) {
-		t.Errorf("registry changed by the cancelled run:\n got %q\nwant %q", got, before.registry)
-	}
-	for _, c := range []struct {
-		table string
-		want  int64
-	}{{"findings", before.findings}, {"run_systems", before.runSystems}, {"rejected_rows", before.rejections}} {
-		if got := queryInt(t, db, `SELECT count(*) FROM `+c.table); got != c.want {
-			t.Errorf("%s has %d rows after the cancelled run, want %d", c.table, got, c.want)
-		}
-	}
-	sameFiles(t, readDir(t, filepath.Join(dir, "output")), before.reports)
+	before.checkOnlyRunLog(t, db, dir, cancelled, "run_failed", "cancelled")
 }
 
 func TestScheduleConfigErrors(t *testing.T) {
@@ -850,24 +833,7 @@ func TestSafetyGuards(t *testing.T) {
 					t.Errorf("last stderr line %q does not name %q", last, m)
 				}
 			}
-			if got, want := events(t, db, run), []string{"run_started", "run_blocked"}; !reflect.DeepEqual(got, want) {
-				t.Errorf("audit events of the blocked run = %q, want %q", got, want)
-			}
-			if got := queryInt(t, db, `SELECT count(*) FROM audit_log`); got != snap.audit+2 {
-				t.Errorf("audit_log has %d events, want %d (the blocked run's two)", got, snap.audit+2)
-			}
-			if got := dump(t, db, `SELECT * FROM master_key_registry ORDER BY master_key`); !reflect.DeepEqual(got, snap.registry) {
-				t.Errorf("registry changed by the blocked run:\n got %q\nwant %q", got, snap.registry)
-			}
-			for _, c := range []struct {
-				table string
-				want  int64
-			}{{"findings", snap.findings}, {"run_systems", snap.runSystems}, {"rejected_rows", snap.rejections}} {
-				if got := queryInt(t, db, `SELECT count(*) FROM `+c.table); got != c.want {
-					t.Errorf("%s has %d rows after the blocked run, want %d", c.table, got, c.want)
-				}
-			}
-			sameFiles(t, readDir(t, filepath.Join(dir, "output")), snap.reports)
+			snap.checkOnlyRunLog(t, db, dir, run, "run_blocked", "blocked")
 		})
 	}
 }
