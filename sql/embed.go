@@ -14,3 +14,9 @@ var Migrations embed.FS
 //
 //go:embed queries/*.sql
 var Queries embed.FS
+
+// StagingSchema creates the tables of a run's staging file
+// (<database>-staging/staging.db), which every run makes anew.
+//
+//go:embed staging/schema.sql
+var StagingSchema string

@@ -116,6 +116,29 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenWithHashCollisions runs every golden case again with a degenerate
+// key hash, so nearly every key's hash collides with another key's: the
+// reports must not change by a byte (collisions take the exact path).
+func TestGoldenWithHashCollisions(t *testing.T) {
+	if *update {
+		t.Skip("-update rewrites expected/ from the real hash only")
+	}
+	defer sqlite.ForceKeyHashCollisions()()
+	dirs, err := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		if _, bug := goldenBugs[filepath.Base(dir)]; bug {
+			continue
+		}
+		t.Run(filepath.Base(dir), func(t *testing.T) { runGoldenCase(t, dir) })
+	}
+}
+
 func runGoldenCase(t *testing.T, dir string) {
 	tmp := t.TempDir()
 	copyCase(t, dir, tmp)

@@ -16,7 +16,6 @@ func opsKept(o *opsCase) []string {
 		`SELECT 'run_systems', * FROM run_systems ORDER BY run_id, system`,
 		`SELECT 'registry', * FROM master_key_registry ORDER BY master_key`,
 		`SELECT 'audit', * FROM audit_log ORDER BY event_id`,
-		`SELECT 'staging', COUNT(*) FROM staging_rows`,
 	} {
 		out = append(out, o.query(q)...)
 	}

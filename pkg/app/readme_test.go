@@ -176,6 +176,10 @@ func TestREADMEQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// As `keysync sql` does: v_key_presence is in the staging file.
+	if ok, err := db.AttachStagingReadOnly(ctx); err != nil || !ok {
+		t.Fatalf("attach the staging file: %v, %v", ok, err)
+	}
 	for _, stmt := range stmts {
 		rows, err := db.SQL().QueryContext(ctx, stmt)
 		if err != nil {
@@ -195,7 +199,8 @@ func TestREADMEQueries(t *testing.T) {
 	// staging tables are the latest run's scratch space, documented as a
 	// group.
 	rows, err := db.SQL().QueryContext(ctx, `
-		SELECT type, name FROM sqlite_master
+		SELECT type, name FROM (SELECT type, name FROM main.sqlite_master
+		                        UNION ALL SELECT type, name FROM staging.sqlite_master)
 		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'
 		ORDER BY type, name`)
 	if err != nil {

@@ -61,6 +61,11 @@ Examples:
 				return err
 			}
 			defer db.Close()
+			// v_key_presence and the staging tables live in the latest run's
+			// staging file, beside the database.
+			if _, err := db.AttachStagingReadOnly(c.Context); err != nil {
+				return err
+			}
 			out := newResultWriter(env.Stdout, format)
 			err = db.ReadQuery(c.Context, c.Args().First(), out.columns, out.row)
 			var (

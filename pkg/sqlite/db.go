@@ -27,6 +27,9 @@ type DB struct {
 	Now func() time.Time
 	// Log receives debug timings of the long statements; discarded by default.
 	Log *slog.Logger
+
+	attached      bool // the run's staging file is attached as schema staging
+	authorityKeys bool // staging_authority_keys is filled
 }
 
 // ErrBusy means another process holds the database's write lock.

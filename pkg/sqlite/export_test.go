@@ -1,9 +1,7 @@
 package sqlite
 
-// SetRowsPerCommit makes the staging load commit every n rows, for tests of
-// the sliced load; the returned func restores the default.
-func SetRowsPerCommit(n int) (restore func()) {
-	old := rowsPerCommit
-	rowsPerCommit = n
-	return func() { rowsPerCommit = old }
-}
+// DetailField exposes detailField to the tests of the packed detail.
+var DetailField = detailField
+
+// AppendDetail exposes appendDetail.
+var AppendDetail = appendDetail

@@ -137,6 +137,11 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 	if err != nil {
 		return KPIs{}, fmt.Errorf("find authority %q in staging: %w", f.Authority, err)
 	}
+	if f.Strategy == keysync.StrategyNamespaced {
+		if err := d.ensureAuthorityKeys(ctx, tx, f.Authority, authorityID); err != nil {
+			return KPIs{}, err
+		}
+	}
 	now := d.now()
 	args := []any{
 		sql.Named("run_id", f.RunID),

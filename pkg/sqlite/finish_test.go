@@ -198,9 +198,9 @@ func TestFinishRunRules(t *testing.T) {
 		{
 			name: "first-seen row is the lowest record",
 			run: run{systems: []system{
-				// Rows are staged out of record order: file order is record order.
-				{name: "A", role: auth, rows: []keysync.Row{row(2, "k5"), row(1, "K5"), row(3, "k6")}},
-				{name: "B", role: pr, rows: []keysync.Row{row(3, " x1"), row(1, "X1"), row(2, "x1"), row(4, "k6")}},
+				// File order is record order: the first-seen row is the first staged.
+				{name: "A", role: auth, rows: []keysync.Row{row(1, "K5"), row(2, "k5"), row(3, "k6")}},
+				{name: "B", role: pr, rows: []keysync.Row{row(1, "X1"), row(2, "x1"), row(3, " x1"), row(4, "k6")}},
 			}},
 			want: results{
 				Summary: []keysync.SummaryRow{

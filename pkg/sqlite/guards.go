@@ -37,6 +37,11 @@ func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.
 		authority).Scan(&authorityID); err != nil {
 		return GuardStats{}, fmt.Errorf("guard stats: find authority %q: %w", authority, err)
 	}
+	if strategy == keysync.StrategyNamespaced {
+		if err := d.ensureAuthorityKeys(ctx, d.db, authority, authorityID); err != nil {
+			return GuardStats{}, fmt.Errorf("guard stats: %w", err)
+		}
+	}
 	args := []any{
 		sql.Named("authority", authority),
 		sql.Named("authority_id", authorityID),

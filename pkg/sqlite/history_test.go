@@ -441,7 +441,9 @@ func histViewRows(t *testing.T, d *DB, query string) []string {
 
 func TestViewsOnEmptyDatabase(t *testing.T) {
 	d := histOpen(t)
-	for _, v := range []string{"v_latest_run_summary", "v_open_proposals", "v_key_presence", "v_finding_age"} {
+	// v_key_presence lives in the staging file, which a database without runs
+	// does not have.
+	for _, v := range []string{"v_latest_run_summary", "v_open_proposals", "v_finding_age"} {
 		if got := histViewRows(t, d, "SELECT * FROM "+v); len(got) != 0 {
 			t.Errorf("%s on an empty database = %q, want no rows", v, got)
 		}
@@ -508,7 +510,7 @@ func TestViewsMigrationDownUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Down(ctx); err != nil {
+	if _, err := p.DownTo(ctx, 1); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	if got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view'`); len(got) != 0 {
@@ -518,5 +520,6 @@ func TestViewsMigrationDownUp(t *testing.T) {
 		t.Fatalf("up again: %v", err)
 	}
 	got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name`)
-	histSameLines(t, "views after up", got, []string{"v_finding_age", "v_key_presence", "v_latest_run_summary", "v_open_proposals"})
+	// v_key_presence is in the staging file since 00004.
+	histSameLines(t, "views after up", got, []string{"v_finding_age", "v_latest_run_summary", "v_open_proposals"})
 }

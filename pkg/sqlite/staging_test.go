@@ -10,9 +10,10 @@ import (
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
-// TestStagingInSlices: a load committed in many small slices gives exactly
-// the results of a load in one transaction.
-func TestStagingInSlices(t *testing.T) {
+// TestStagingHashCollisions: with a degenerate key hash, nearly every key_id
+// collides with another key's, and the results are still exactly those of
+// the real hash — two keys are never merged.
+func TestStagingHashCollisions(t *testing.T) {
 	keys := func(prefix string, n int) []string {
 		out := make([]string, n)
 		for i := range out {
@@ -22,28 +23,48 @@ func TestStagingInSlices(t *testing.T) {
 	}
 	r := run{systems: []system{
 		authority("A", keys("K", 40)...),
-		peer("B", append(keys("K", 30), "X1", "X2")...),
+		peer("B", append(keys("K", 30), "X1", "X2", "X2", "X2")...),
 		peer("C", append(keys("K", 35), "X2", "X3")...),
 	}}
-	resultsWith := func(rowsPerCommit int) results {
+	results := func() results {
 		t.Helper()
-		if rowsPerCommit > 0 {
-			defer sqlite.SetRowsPerCommit(rowsPerCommit)()
-		}
 		db := MustOpenDB(t)
 		runID, _ := mustRun(t, db, r)
 		return readResults(t, db.Reader(), runID)
 	}
-	want := resultsWith(0)
-	for _, n := range []int{1, 7, 64} {
-		t.Run(fmt.Sprintf("%d rows a commit", n), func(t *testing.T) {
-			if got := resultsWith(n); !reflect.DeepEqual(got, want) {
-				t.Errorf("results differ from a single-transaction load:\n got %+v\nwant %+v", got, want)
-			}
-		})
-	}
+	want := results()
 	if len(want.MissingInA) == 0 || len(want.MissingFromSystem) == 0 || len(want.Exceptions) == 0 {
 		t.Fatalf("the fixture should have findings of every kind: %+v", want)
+	}
+	defer sqlite.ForceKeyHashCollisions()()
+	if got := results(); !reflect.DeepEqual(got, want) {
+		t.Errorf("results with colliding hashes differ:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestDetailRoundTrip: every field of a staged row's packed detail reads back
+// as it was, whatever bytes it holds.
+func TestDetailRoundTrip(t *testing.T) {
+	for _, row := range []keysync.Row{
+		{Record: 1},
+		{Record: 42, RawKey: "inv_2024..0042", EntityType: "invoice", LocationRef: "Lager Köln", LastSeenAt: "2024-05-04T12:36:34Z"},
+		{Record: 1 << 40, RawKey: "a:b:c", EntityType: "::", LocationRef: "1:2", LastSeenAt: ":"},
+		{Record: 7, RawKey: "\x00\u00ff", LastSeenAt: "x"},
+	} {
+		detail := string(sqlite.AppendDetail(nil, &row))
+		want := map[string]any{"record": row.Record, "raw_key": row.RawKey, "entity_type": row.EntityType,
+			"location_ref": row.LocationRef, "last_seen_at": row.LastSeenAt}
+		for name, w := range want {
+			got, err := sqlite.DetailField(detail, name)
+			if err != nil || got != w {
+				t.Errorf("%q: field %s = %#v, %v; want %#v", detail, name, got, err, w)
+			}
+		}
+	}
+	for _, bad := range []string{"", "1:2:3", "x:0:0:0:", "1:5:0:0:abc", "1:-1:0:0:abc"} {
+		if _, err := sqlite.DetailField(bad, "raw_key"); err == nil {
+			t.Errorf("DetailField(%q) succeeded, want an error", bad)
+		}
 	}
 }
 

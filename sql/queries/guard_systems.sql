@@ -10,10 +10,8 @@ SELECT s.system,
           AND rs.run_id = (SELECT MAX(run_id) FROM runs
                            WHERE status = 'succeeded' AND mode = 'normal')),
        (SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'),
-       CASE WHEN s.role = 'peer'
-            THEN (SELECT COUNT(*) FROM staging_presence p
-                  WHERE (p.mask >> :authority_id) & 1 = 1 AND (p.mask >> s.system_id) & 1 = 0)
-            ELSE 0 END,
+       (SELECT COUNT(*) FROM staging_candidates c
+        WHERE c.system_id = s.system_id AND c.kind = 'missing_from_system'),
        (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id)
 FROM staging_systems s
 ORDER BY s.system_id;
