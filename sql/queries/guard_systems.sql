@@ -14,6 +14,7 @@ SELECT s.system,
             THEN (SELECT COUNT(*) FROM staging_presence p
                   WHERE (p.mask >> :authority_id) & 1 = 1 AND (p.mask >> s.system_id) & 1 = 0)
             ELSE 0 END,
-       (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id)
+       (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id),
+       s.rows_read, s.rows_rejected
 FROM staging_systems s
 ORDER BY s.system_id;
