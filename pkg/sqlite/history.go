@@ -176,11 +176,32 @@ type RunSystem struct {
 	InputPath         string       `csv:"input_path" json:"input_path"`
 	InputBytes        NullInt64    `csv:"input_bytes" json:"input_bytes"`
 	InputSHA256       string       `csv:"input_sha256" json:"input_sha256"`
+	// UnchangedSince is the first run of the streak of succeeded normal runs
+	// right before this one that read the very same input (InputStreak);
+	// empty when the input changed since the previous one.
+	UnchangedSince NullInt64 `csv:"unchanged_since" json:"unchanged_since"`
 }
 
 // RunSystems is the per-system summary of run with its input fingerprints,
 // the authority first, then peers by name.
 func (r *Reader) RunSystems(ctx context.Context, runID int64) ([]RunSystem, error) {
+	systems, err := r.runSystems(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range systems {
+		st, err := r.InputStreak(ctx, runID, s.System, s.InputBytes.Int64, s.InputSHA256)
+		if err != nil {
+			return nil, err
+		}
+		if st.Runs > 0 {
+			systems[i].UnchangedSince = NullInt64{Int64: st.Since, Valid: true}
+		}
+	}
+	return systems, nil
+}
+
+func (r *Reader) runSystems(ctx context.Context, runID int64) ([]RunSystem, error) {
 	return scanAll(ctx, r.q, "run systems", `
 		SELECT run_id, system, role, rows_read, rows_rejected, distinct_keys, duplicate_keys,
 		       matched, missing_in_A, missing_from_system, input_path, input_bytes, input_sha256
