@@ -144,7 +144,8 @@ func events(t *testing.T, db *sql.DB, runID int64) []string {
 	return dump(t, db, `SELECT event_type FROM audit_log WHERE run_id = ? ORDER BY event_id`, runID)
 }
 
-// readDir returns every file of dir with its bytes.
+// readDir returns every file of dir with its bytes; subdirectories (a dry
+// run's dry-run/) are not files of dir.
 func readDir(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -153,6 +154,9 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 	}
 	files := map[string][]byte{}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)

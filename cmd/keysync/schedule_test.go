@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -574,7 +575,11 @@ func TestFailOnFindings(t *testing.T) {
 			if got := events(t, db, 1); len(got) < 2 || got[0] != "run_started" || got[len(got)-1] != "run_succeeded" {
 				t.Errorf("audit events of run 1 = %q, want run_started … run_succeeded", got)
 			}
-			reports := readDir(t, filepath.Join(dir, "output"))
+			out := filepath.Join(dir, "output")
+			if slices.Contains(tc.args, "--dry-run") {
+				out = filepath.Join(out, "dry-run")
+			}
+			reports := readDir(t, out)
 			for _, name := range []string{"reconciliation_summary.csv", "diff_missing_in_A.csv", "diff_missing_from_system.csv",
 				"master_key_registry.csv", "audit_log.csv", "exceptions.csv", "rejected_rows.csv"} {
 				if _, ok := reports[name]; !ok {

@@ -203,8 +203,9 @@ func (h *historyDB) run(ctx context.Context, runID int64) (sqlite.RunRecord, err
 }
 
 // runWithFindings is --run when given (it must exist and have succeeded: a
-// failed or blocked run has no findings), else the latest succeeded run. ok
-// is false when no run has succeeded yet; the caller says so and stops.
+// failed or blocked run has no findings), else the latest succeeded normal
+// run (a dry run only through --run). ok is false when there is none yet;
+// the caller says so and stops.
 func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.RunRecord, ok bool, err error) {
 	if c.IsSet("run") {
 		if run, err = h.run(c.Context, c.Int64("run")); err != nil {
@@ -218,7 +219,7 @@ func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.Run
 			return run, false, usageErrorf("run %d is %s%s: it has no %s", run.RunID, run.Status, msg, what)
 		}
 	} else {
-		id, ok, err := h.r.LatestSucceededRun(c.Context)
+		id, ok, err := h.r.LatestNormalRun(c.Context)
 		if err != nil || !ok {
 			return run, false, err
 		}

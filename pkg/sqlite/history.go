@@ -214,12 +214,12 @@ func (r *Reader) runSystems(ctx context.Context, runID int64) ([]RunSystem, erro
 		}, runID)
 }
 
-// LatestSucceededRun is the newest run that succeeded, in either mode: the
-// run whose reports the output directory holds. ok is false when no run has
-// succeeded yet.
-func (r *Reader) LatestSucceededRun(ctx context.Context) (id int64, ok bool, err error) {
+// LatestNormalRun is "the latest run" of the history commands: the newest
+// normal run that succeeded, the run whose reports output_dir holds (a dry
+// run writes to output_dir/dry-run). ok is false when there is none yet.
+func (r *Reader) LatestNormalRun(ctx context.Context) (id int64, ok bool, err error) {
 	var v sql.NullInt64
-	if err := r.q.QueryRowContext(ctx, `SELECT MAX(run_id) FROM runs WHERE status = 'succeeded'`).Scan(&v); err != nil {
+	if err := r.q.QueryRowContext(ctx, `SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'`).Scan(&v); err != nil {
 		return 0, false, fmt.Errorf("read latest run: %w", err)
 	}
 	return v.Int64, v.Valid, nil
