@@ -462,3 +462,31 @@ func TestHistoryCommandsHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsInterrupted: a run whose row says running while no process holds
+// the run lock shows as interrupted in runs list and runs show; while the lock
+// is held it is a run in progress.
+func TestRunsInterrupted(t *testing.T) {
+	f := newKPIHistory(t) // run 6 left running
+	status := func(words string, args ...string) string {
+		t.Helper()
+		r := f.cmd(words, append([]string{"--format", "csv"}, args...)...)
+		histExit(t, r, 0)
+		_, rows := histCSV(t, r.stdout)
+		return rows[0]["status"]
+	}
+	if got := status("runs list", "--last", "1"); got != "interrupted" {
+		t.Errorf("runs list: run 6 is %q, want interrupted", got)
+	}
+	r := f.cmd("runs show", "--format", "table", "6")
+	histExit(t, r, 0)
+	if !strings.Contains(r.stdout, "interrupted") || strings.Contains(r.stdout, "running") {
+		t.Errorf("runs show 6 does not say interrupted:\n%s", r.stdout)
+	}
+	histExit(t, f.cmd("findings", "--run", "6"), ExitUsage, "run 6 is interrupted")
+
+	holdRunLock(t, f)
+	if got := status("runs list", "--last", "1"); got != "running" {
+		t.Errorf("runs list with the lock held: run 6 is %q, want running", got)
+	}
+}

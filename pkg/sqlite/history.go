@@ -117,13 +117,15 @@ func (r *Reader) Runs(ctx context.Context, last int) ([]RunRecord, error) {
 }
 
 // FinishedRuns is the last finished runs (succeeded, failed or blocked: not
-// running), oldest first; last <= 0 means all.
-func (r *Reader) FinishedRuns(ctx context.Context, last int) ([]RunRecord, error) {
+// running), oldest first; last <= 0 means all. With withRunning, rows still
+// running are taken too (a reader that found their process dead shows them
+// as interrupted).
+func (r *Reader) FinishedRuns(ctx context.Context, last int, withRunning bool) ([]RunRecord, error) {
 	return scanAll(ctx, r.q, "finished runs", `
-		SELECT * FROM (SELECT `+runRecordColumns+` FROM runs WHERE status <> 'running'
+		SELECT * FROM (SELECT `+runRecordColumns+` FROM runs WHERE status <> 'running' OR ?
 		               ORDER BY run_id DESC LIMIT ?)
 		ORDER BY run_id`,
-		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, historyLimit(last))
+		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, withRunning, historyLimit(last))
 }
 
 // historyLimit turns "no limit" (n <= 0) into SQLite's LIMIT -1.

@@ -231,12 +231,19 @@ func TestRunsQueries(t *testing.T) {
 			t.Errorf("Runs(%s) = %v, want %v", tt.name, ids(got), tt.want)
 		}
 	}
-	fin, err := r.FinishedRuns(ctx, 3)
+	fin, err := r.FinishedRuns(ctx, 3, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := ids(fin), []int64{3, 4, 5}; !reflect.DeepEqual(got, want) {
 		t.Errorf("FinishedRuns(3) = %v, want %v (oldest first, the running run left out)", got, want)
+	}
+	fin, err = r.FinishedRuns(ctx, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(fin), []int64{4, 5, 6}; !reflect.DeepEqual(got, want) {
+		t.Errorf("FinishedRuns(3, with running) = %v, want %v", got, want)
 	}
 
 	run5, err := r.Run(ctx, 5)
