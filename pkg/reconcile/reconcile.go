@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	if err != nil {
 		return fail(err)
 	}
-	g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy)
+	g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy, cfg.Safety.MaxNewProposals > 0)
 	if err != nil {
 		return fail(err)
 	}

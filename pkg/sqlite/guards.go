@@ -30,11 +30,13 @@ type SystemGuardStats struct {
 // from the staging tables before anything of the run is written.
 type GuardStats struct {
 	Systems      []SystemGuardStats
-	NewProposals int64
+	NewProposals int64 // 0 unless asked for
 }
 
-// GuardStats reads the staged run's guard numbers.
-func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.Strategy) (GuardStats, error) {
+// GuardStats reads the staged run's guard numbers. NewProposals, a pass over
+// every staged key, is counted only with countProposals (max_new_proposals
+// on): the guards run on every sync, and the others need no such pass.
+func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.Strategy, countProposals bool) (GuardStats, error) {
 	var authorityID int64
 	if err := d.db.QueryRowContext(ctx,
 		`SELECT system_id FROM staging_systems WHERE system = ? AND role = 'authority'`,
@@ -65,6 +67,9 @@ func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.
 		return GuardStats{}, err
 	}
 	g.Systems = systems
+	if !countProposals {
+		return g, nil
+	}
 	q = query("guard_new_proposals")
 	if err := d.db.QueryRowContext(ctx, q, usedArgs(q, args)...).Scan(&g.NewProposals); err != nil {
 		return GuardStats{}, fmt.Errorf("guard stats: new proposals: %w", err)
