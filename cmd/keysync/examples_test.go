@@ -118,7 +118,16 @@ func (ex *exampleRun) run(t *testing.T) {
 }
 
 func (ex *exampleRun) artifact(name string) string {
-	return filepath.Join(ex.dir, "output", name+".csv")
+	return filepath.Join(ex.outDir(), name+".csv")
+}
+
+// outDir is where the example's run wrote its reports: output/, or
+// output/dry-run/ for a dry run, which never touches the nightly reports.
+func (ex *exampleRun) outDir() string {
+	if slices.Contains(ex.args, "--dry-run") {
+		return filepath.Join(ex.dir, "output", "dry-run")
+	}
+	return filepath.Join(ex.dir, "output")
 }
 
 // readmeCommand returns the arguments of the first `keysync sync` command in
@@ -585,6 +594,10 @@ func checkDryRun(t *testing.T, ex *exampleRun) {
 	}
 	if want := []string{"1 succeeded dry-run"}; !slices.Equal(runs, want) {
 		t.Errorf("runs = %q, want %q", runs, want)
+	}
+	// The reports went to output/dry-run/: output/ holds no report.
+	if got := readDir(t, filepath.Join(ex.dir, "output")); len(got) != 0 {
+		t.Errorf("the dry run wrote %d files into output/ itself, want none (only output/dry-run/)", len(got))
 	}
 }
 

@@ -144,7 +144,8 @@ func events(t *testing.T, db *sql.DB, runID int64) []string {
 	return dump(t, db, `SELECT event_type FROM audit_log WHERE run_id = ? ORDER BY event_id`, runID)
 }
 
-// readDir returns every file of dir with its bytes.
+// readDir returns every file of dir with its bytes; subdirectories (a dry
+// run's dry-run/) are not files of dir.
 func readDir(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -153,6 +154,9 @@ func readDir(t *testing.T, dir string) map[string][]byte {
 	}
 	files := map[string][]byte{}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -705,6 +709,24 @@ func TestSIGKILLMidRun(t *testing.T) {
 	}
 	sameFiles(t, readDir(t, filepath.Join(dir, "output")), before.reports)
 	db.Close()
+
+	// Nobody holds the lock: readers show the killed run as interrupted,
+	// and leave its row for the next writer.
+	r := mustRun(t, dir, "runs", "list", "--format", "csv", "--last", "1")
+	if want := fmt.Sprintf("\n%d,", killed); !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, ",interrupted,normal,") {
+		t.Errorf("runs list after SIGKILL does not show run %d interrupted:\n%s", killed, r.stdout)
+	}
+	r = mustRun(t, dir, "runs", "show", "--format", "json", fmt.Sprint(killed))
+	if !strings.Contains(r.stdout, `"status": "interrupted"`) {
+		t.Errorf("runs show %d after SIGKILL does not say interrupted:\n%s", killed, r.stdout)
+	}
+	r = mustRun(t, dir, "kpi", "--format", "csv", "--last", "1")
+	if !strings.Contains(r.stdout, ",interrupted,") {
+		t.Errorf("kpi after SIGKILL does not show the killed run interrupted:\n%s", r.stdout)
+	}
+	if got := runStatus(dbPath, killed); got != "running" {
+		t.Errorf("the readers changed the killed run's stored status to %q", got)
+	}
 
 	// The kernel dropped the dead process's lock: the next run proceeds and
 	// records the killed run as interrupted.

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -574,7 +575,11 @@ func TestFailOnFindings(t *testing.T) {
 			if got := events(t, db, 1); len(got) < 2 || got[0] != "run_started" || got[len(got)-1] != "run_succeeded" {
 				t.Errorf("audit events of run 1 = %q, want run_started … run_succeeded", got)
 			}
-			reports := readDir(t, filepath.Join(dir, "output"))
+			out := filepath.Join(dir, "output")
+			if slices.Contains(tc.args, "--dry-run") {
+				out = filepath.Join(out, "dry-run")
+			}
+			reports := readDir(t, out)
 			for _, name := range []string{"reconciliation_summary.csv", "diff_missing_in_A.csv", "diff_missing_from_system.csv",
 				"master_key_registry.csv", "audit_log.csv", "exceptions.csv", "rejected_rows.csv"} {
 				if _, ok := reports[name]; !ok {
@@ -661,9 +666,10 @@ func TestSafetyGuards(t *testing.T) {
 			mention: []string{"min_rows", "B", "3", "4"},
 		},
 		{
+			// B's 70% drop would trip the default max_drop_ratio: not the point here.
 			name:  "min_rows passes at the limit",
 			setup: []guardStep{base},
-			run:   guardStep{safety: "{ min_rows: 3 }", a: a10, b: b3},
+			run:   guardStep{safety: "{ min_rows: 3, max_drop_ratio: 0 }", a: a10, b: b3},
 		},
 		{
 			name:    "min_rows per source trips on a peer",
@@ -680,12 +686,58 @@ func TestSafetyGuards(t *testing.T) {
 		{
 			name:  "min_rows per source passes at the limit",
 			setup: []guardStep{base},
-			run:   guardStep{safety: "{ min_rows: { A: 10, B: 3 } }", a: a10, b: b3},
+			run:   guardStep{safety: "{ min_rows: { A: 10, B: 3 }, max_drop_ratio: 0 }", a: a10, b: b3},
 		},
 		{
-			name:  "min_rows per source leaves other sources unguarded",
+			name:  "min_rows per source leaves other sources at the default",
 			setup: []guardStep{base},
-			run:   guardStep{safety: "{ min_rows: { A: 10 } }", a: a10, b: b3},
+			run:   guardStep{safety: "{ min_rows: { A: 10 }, max_drop_ratio: 0 }", a: a10, b: b3},
+		},
+		{
+			name:    "min_rows per source: the default 1 guards the others",
+			setup:   []guardStep{base},
+			run:     guardStep{safety: "{ min_rows: { A: 10 } }", a: a10, b: nil, code: 4},
+			mention: []string{"min_rows", "B", "0", "1"},
+		},
+		{
+			name:    "defaults: an empty peer blocks",
+			setup:   []guardStep{base},
+			run:     guardStep{a: a10, b: nil, code: 4},
+			mention: []string{"min_rows", "B", "0", "1"},
+		},
+		{
+			name:    "defaults: an empty authority blocks",
+			setup:   []guardStep{base},
+			run:     guardStep{a: nil, b: b7, code: 4},
+			mention: []string{"min_rows", "A", "0", "1"},
+		},
+		{
+			name:  "min_rows: 0 turns the guard off",
+			setup: []guardStep{base},
+			run:   guardStep{safety: "{ min_rows: 0, max_drop_ratio: 0 }", a: nil, b: b7},
+		},
+		{
+			// 6 of 10 rows have an empty key.
+			name:    "defaults: more than half of the rows rejected blocks",
+			setup:   []guardStep{base},
+			run:     guardStep{a: a10, b: guardJoin(guardKeys("a", 4), []string{"-", "_", "-_-", ".", "..", "--"}), code: 4},
+			mention: []string{"max_rejected_ratio", "B", "6", "10", "0.5"},
+		},
+		{
+			name:  "defaults: half of the rows rejected passes",
+			setup: []guardStep{base},
+			run:   guardStep{a: a10, b: guardJoin(guardKeys("a", 5), []string{"-", "_", "-_-", ".", ".."})},
+		},
+		{
+			name:  "max_rejected_ratio: 0 turns the guard off",
+			setup: []guardStep{base},
+			run:   guardStep{safety: "{ max_rejected_ratio: 0, max_drop_ratio: 0 }", a: a10, b: guardJoin(guardKeys("a", 1), []string{"-", "_", "-_-"})},
+		},
+		{
+			name:    "defaults: accepted rows halved blocks",
+			setup:   []guardStep{base},
+			run:     guardStep{a: a10, b: guardKeys("a", 4), code: 4},
+			mention: []string{"max_drop_ratio", "B", "4", "10", "0.5"},
 		},
 		{
 			name:    "max_drop_ratio trips",
@@ -701,7 +753,7 @@ func TestSafetyGuards(t *testing.T) {
 		{
 			name:  "max_drop_ratio passes without a normal successful run",
 			setup: []guardStep{{a: a10, b: b20, args: []string{"--dry-run"}}},
-			run:   guardStep{safety: "{ max_drop_ratio: 0 }", a: a10, b: b7},
+			run:   guardStep{safety: "{ max_drop_ratio: 0.01 }", a: a10, b: b7},
 		},
 		{
 			// Compared with the dry run's 20 rows, 7 would be a 65% drop.
@@ -769,7 +821,10 @@ func TestSafetyGuards(t *testing.T) {
 		{
 			name:  "--force runs anyway",
 			setup: []guardStep{base},
-			run:   guardStep{safety: "{ min_rows: 5, max_drop_ratio: 0, max_missing_ratio: 0, max_new_proposals: 0 }", a: a10, b: guardJoin(b3, guardKeys("c", 1)), args: []string{"--force"}},
+			// Every guard would trip: 5 of 6 rows accepted, 1 rejected, a
+			// 50% drop, 7 of A's 10 keys missing, 2 new proposals.
+			run: guardStep{safety: "{ min_rows: 6, max_rejected_ratio: 0.01, max_drop_ratio: 0.01, max_missing_ratio: 0.01, max_new_proposals: 1 }",
+				a: a10, b: guardJoin(b3, guardKeys("c", 2)), args: []string{"--force"}},
 		},
 	}
 	for _, tc := range tests {

@@ -49,7 +49,8 @@ Exit codes:
   1  the run failed (source, database or I/O error)
   2  usage or configuration error; unknown key or disallowed transition
   3  another keysync run holds the database
-  4  a safety guard blocked the run (see safety: in the config; --force overrides)
+  4  a safety guard blocked the run (on by default, see safety: in the config;
+     --force overrides)
   5  findings present and --fail-on-findings given`,
 		Writer:         env.Stdout,
 		ErrWriter:      env.Stderr,

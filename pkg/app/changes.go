@@ -42,10 +42,10 @@ func changesCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:  "changes",
 		Usage: "what changed since the previous successful run: new, resolved and still-open findings with their age",
-		Description: `The operator's morning view. Compares a run (default: the latest run that
-succeeded) with its baseline, the newest succeeded NORMAL run before it, and
-lists the findings that are new, the findings that were resolved, and every
-finding still open with its age.
+		Description: `The operator's morning view. Compares a run (default: the latest normal run
+that succeeded; a dry run only through --run) with its baseline, the newest
+succeeded NORMAL run before it, and lists the findings that are new, the
+findings that were resolved, and every finding still open with its age.
 
 A finding is identified by (kind, system, key). Its age counts the run series:
 the succeeded normal runs, plus the run being looked at. Failed and blocked
@@ -66,7 +66,7 @@ Examples:
   keysync changes --run 41
   keysync changes --format csv | awk -F, '$3 == "new"'`,
 		Flags: append(dbFlags(),
-			historyRunFlag("the run `ID` to compare with its baseline (default: the latest succeeded run)"),
+			historyRunFlag("the run `ID` to compare with its baseline (default: the latest succeeded normal run)"),
 			formatFlag(),
 		),
 		Action: func(c *cli.Context) error {

@@ -30,9 +30,18 @@ func TestChanges(t *testing.T) {
 		baseline string
 		want     []string
 	}{
-		// The dry run 4 against run 2, the newest succeeded normal run
-		// before it (run 3 failed). X has been missing in A since run 1.
-		{"latest", nil, "4", "2", []string{
+		// The default is the latest succeeded normal run, 2, against run 1.
+		{"latest", nil, "2", "1", []string{
+			"new duplicate B X first=2 runs=1 days=0",
+			"resolved missing_from_system B K2 first=1 runs=1 days=0",
+			"resolved missing_in_A B Y first=1 runs=1 days=0",
+			"open missing_from_system B K3 first=1 runs=2 days=1",
+			"open missing_in_A B X first=1 runs=2 days=1",
+		}},
+		// The dry run 4, only through --run, against run 2, the newest
+		// succeeded normal run before it (run 3 failed). X has been missing
+		// in A since run 1.
+		{"dry run 4", []string{"--run", "4"}, "4", "2", []string{
 			"new duplicate B Z first=4 runs=1 days=0",
 			"new missing_in_A B Z first=4 runs=1 days=0",
 			"resolved duplicate B X first=2 runs=1 days=0",
@@ -95,6 +104,11 @@ func TestChanges(t *testing.T) {
 func TestChangesTable(t *testing.T) {
 	f := newHistory(t)
 	r := f.cmd("changes", "--format", "table")
+	histExit(t, r, 0)
+	if want := "run 2 (normal, 2024-06-02T02:00:00Z) compared with run 1 (normal, 2024-06-01T02:00:00Z)"; !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("changes (the latest normal run): table does not start with %q:\n%s", want, r.stdout)
+	}
+	r = f.cmd("changes", "--run", "4", "--format", "table")
 	histExit(t, r, 0)
 	want := []string{
 		"run 4 (dry-run, 2024-06-04T02:00:00Z) compared with run 2 (normal, 2024-06-02T02:00:00Z)",
@@ -203,7 +217,7 @@ func TestHistoryAfterPrune(t *testing.T) {
 	histExit(t, f.cmd("changes", "--run", "2"), ExitUsage, "run 2 is compared with run 1", "pruned")
 	histExit(t, f.cmd("findings", "--run", "2", "--format", "csv"), 0)
 	// Run 4 against run 2 still works; ages reach back to run 2 only.
-	r := f.cmd("changes", "--format", "csv")
+	r := f.cmd("changes", "--run", "4", "--format", "csv")
 	histExit(t, r, 0)
 	_, rows := histCSV(t, r.stdout)
 	histWant(t, "changes after prune", histChangeLines(rows), []string{
@@ -214,8 +228,10 @@ func TestHistoryAfterPrune(t *testing.T) {
 		"open missing_in_A B X first=2 runs=2 days=2",
 	})
 
-	// Keep only run 4: the baseline of the latest run is gone.
+	// Keep only run 4 (prune counts dry runs): the baseline of run 4 is
+	// gone, and so are the findings of the latest normal run, 2.
 	histExit(t, f.cmd("prune", "--keep-runs", "1"), 0)
-	histExit(t, f.cmd("changes"), ExitUsage, "run 4 is compared with run 2", "run 2 were pruned")
-	histExit(t, f.cmd("findings", "--format", "csv"), 0)
+	histExit(t, f.cmd("changes", "--run", "4"), ExitUsage, "run 4 is compared with run 2", "run 2 were pruned")
+	histExit(t, f.cmd("findings", "--run", "4", "--format", "csv"), 0)
+	histExit(t, f.cmd("findings", "--format", "csv"), ExitUsage, "run 2 were pruned")
 }

@@ -35,9 +35,9 @@ func findingsCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:  "findings",
 		Usage: "list the findings of a run: keys missing in A, missing from a system, duplicates, conflicts",
-		Description: `Lists the findings of one run (default: the latest run that succeeded, in
-either mode: the run whose reports the output directory holds), by kind,
-system and key. A finding is a row of diff_missing_in_A.csv,
+		Description: `Lists the findings of one run (default: the latest normal run that
+succeeded: the run whose reports the output directory holds; a dry run's
+findings through --run), by kind, system and key. A finding is a row of diff_missing_in_A.csv,
 diff_missing_from_system.csv or exceptions.csv; the fields are the reports'
 (run_id, kind, system, key, source_key, master_key, status, entity_type,
 location_ref, last_seen_at, count, detail), empty where a kind has none.
@@ -52,7 +52,7 @@ Examples:
   keysync findings --run 41 --kind duplicate --format csv > dups-41.csv
   keysync findings --format json | jq '.[] | select(.status == "Proposed") | .master_key'`,
 		Flags: append(dbFlags(),
-			historyRunFlag("the run `ID` (default: the latest succeeded run)"),
+			historyRunFlag("the run `ID` (default: the latest succeeded normal run)"),
 			&cli.StringFlag{Name: "kind", Usage: "only findings of `KIND`"},
 			&cli.StringFlag{Name: "system", Usage: "only findings of `SYSTEM`"},
 			formatFlag(),

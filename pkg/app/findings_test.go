@@ -23,9 +23,10 @@ func TestFindings(t *testing.T) {
 		args []string
 		want []string
 	}{
-		// The default is the latest succeeded run: the dry run 4, whose
-		// reports the output directory holds.
-		{"latest", nil, []string{"4 duplicate B Z", "4 missing_from_system B K3", "4 missing_in_A B X", "4 missing_in_A B Z"}},
+		// The default is the latest succeeded normal run, 2, whose reports
+		// the output directory holds; the dry run 4 only through --run.
+		{"latest", nil, []string{"2 duplicate B X", "2 missing_from_system B K3", "2 missing_in_A B X"}},
+		{"dry run 4", []string{"--run", "4"}, []string{"4 duplicate B Z", "4 missing_from_system B K3", "4 missing_in_A B X", "4 missing_in_A B Z"}},
 		{"run 2", []string{"--run", "2"}, []string{"2 duplicate B X", "2 missing_from_system B K3", "2 missing_in_A B X"}},
 		{"kind", []string{"--run", "1", "--kind", "missing_in_A"}, []string{"1 missing_in_A B X", "1 missing_in_A B Y"}},
 		{"system in any case", []string{"--run", "1", "--system", "b", "--kind", "missing_from_system"}, []string{"1 missing_from_system B K2", "1 missing_from_system B K3"}},

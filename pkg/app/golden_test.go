@@ -25,9 +25,10 @@ package app
 // The clock is fixed: step n (from 1) runs at 2024-06-01T12:00:00Z plus n
 // minutes, so created_at and updated_at show which step changed a row.
 //
-// After the last step, the actual files are: every file of <tmp>/output (hidden
-// ones included, so a left-over temporary report is seen), plus two made by the
-// test:
+// After the last step, the actual files are: every file under <tmp>/output
+// (hidden ones included, so a left-over temporary report is seen; a file in a
+// subdirectory, such as a dry run's dry-run/, by its relative path, which
+// expected/ mirrors), plus two made by the test:
 //
 //	stdout.txt  the stdout of every step, concatenated
 //	runs.csv    SELECT run_id, status, mode, errors, missing_in_A_count,
@@ -39,7 +40,7 @@ package app
 // In every actual file the temp dir's path reads $TMP.
 //
 // The rule: every file of expected/ must equal the actual file of that name.
-// Every file of output/ must be in expected/, except the seven CSV reports,
+// Every file under output/ must be in expected/, except the seven CSV reports,
 // which a case may leave out when they are not its point; so a stray file (a
 // temporary report, a .json nobody asked for) always fails. stdout.txt and
 // runs.csv are compared when expected/ has them.
@@ -57,10 +58,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -161,19 +164,7 @@ func runGoldenCase(t *testing.T, dir string) {
 		}
 	}
 
-	actual := map[string][]byte{}
-	outDir := filepath.Join(tmp, "output")
-	if entries, err := os.ReadDir(outDir); err == nil {
-		for _, e := range entries {
-			b, err := os.ReadFile(filepath.Join(outDir, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			actual[e.Name()] = b
-		}
-	} else if !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
+	actual := readTree(t, filepath.Join(tmp, "output"))
 	actual["stdout.txt"] = stdout.Bytes()
 	actual["runs.csv"] = runsCSV(t, t.Context(), filepath.Join(tmp, "keysync-config.yaml"))
 	for name, b := range actual {
@@ -208,7 +199,33 @@ func runGoldenCase(t *testing.T, dir string) {
 // of the output directory but the seven CSV reports. The two files the test
 // makes are compared only when expected/ has them.
 func mustExpect(name string) bool {
-	return name != "stdout.txt" && name != "runs.csv" && !slices.Contains(goldenReports, name)
+	return name != "stdout.txt" && name != "runs.csv" && !slices.Contains(goldenReports, path.Base(name))
+}
+
+// readTree reads every file under dir (hidden ones included), keyed by its
+// slash-separated path relative to dir; a missing dir has no files.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return files
 }
 
 func updateExpected(t *testing.T, expDir string, expected, actual map[string][]byte) {
@@ -219,14 +236,18 @@ func updateExpected(t *testing.T, expDir string, expected, actual map[string][]b
 	}
 	for name := range expected {
 		if _, ok := actual[name]; !ok {
-			if err := os.Remove(filepath.Join(expDir, name)); err != nil {
+			if err := os.Remove(filepath.Join(expDir, filepath.FromSlash(name))); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	for name, b := range actual {
 		if _, ok := expected[name]; ok || keep(name) {
-			if err := os.WriteFile(filepath.Join(expDir, name), b, 0o644); err != nil {
+			p := filepath.Join(expDir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -236,25 +257,7 @@ func updateExpected(t *testing.T, expDir string, expected, actual map[string][]b
 
 func readExpected(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return files
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			t.Fatalf("%s/%s: expected/ holds files only", dir, e.Name())
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = b
-	}
-	return files
+	return readTree(t, dir)
 }
 
 // copyCase copies the case's configs and input/ into tmp.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -45,7 +46,8 @@ func kpiCommand(env Env) *cli.Command {
 		Name:  "kpi",
 		Usage: "KPIs per run and over a window of runs: findings, auto-approval, success rate, duration",
 		Description: `For each of the last N finished runs (succeeded, failed or blocked, in either
-mode; a run still running is left out), oldest first: missing_in_A_count,
+mode; a run still running is left out, but one whose process died before its
+final commit shows as interrupted and counts as failed), oldest first: missing_in_A_count,
 missing_from_system_count, duplicate_keys_count, auto_approval_rate and
 duration_ms. A failed or blocked run has no counts (empty in csv, null in json).
 
@@ -84,7 +86,7 @@ Examples:
 				return err
 			}
 			defer h.Close()
-			runs, err := h.r.FinishedRuns(c.Context, last)
+			runs, err := h.finishedRuns(c.Context, last)
 			if err != nil {
 				return err
 			}
@@ -117,6 +119,24 @@ Examples:
 	}
 }
 
+// finishedRuns is the last finished runs of the window, oldest first, with
+// a run killed before its final commit among them as interrupted.
+func (h *historyDB) finishedRuns(ctx context.Context, last int) ([]sqlite.RunRecord, error) {
+	// One row more: the run lock lets at most one run be really running.
+	runs, err := h.r.FinishedRuns(ctx, last+1, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.settle(ctx, runs); err != nil {
+		return nil, err
+	}
+	runs = slices.DeleteFunc(runs, func(r sqlite.RunRecord) bool { return r.Status == keysync.RunRunning })
+	if len(runs) > last {
+		runs = runs[len(runs)-last:]
+	}
+	return runs, nil
+}
+
 // kpiRows turns finished runs (oldest first) into the per-run rows and the
 // window summary.
 func kpiRows(runs []sqlite.RunRecord) ([]kpiRow, kpiWindow) {
@@ -133,7 +153,7 @@ func kpiRows(runs []sqlite.RunRecord) ([]kpiRow, kpiWindow) {
 			if r.DurationMs.Valid {
 				durations = append(durations, r.DurationMs.Int64)
 			}
-		case keysync.RunFailed:
+		case keysync.RunFailed, keysync.RunInterrupted:
 			w.Failed++
 		case keysync.RunBlocked:
 			w.Blocked++

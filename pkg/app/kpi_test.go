@@ -12,7 +12,8 @@ import (
 
 // newKPIHistory is the shared history plus a run blocked by a safety guard
 // (run 5) and a run left running (run 6), with known durations:
-// succeeded runs 1, 2, 4 took 300, 100 and 250 ms.
+// succeeded runs 1, 2, 4 took 300, 100 and 250 ms. Nobody holds the run lock:
+// holdRunLock makes run 6 a run in progress.
 func newKPIHistory(t *testing.T) *histFixture {
 	t.Helper()
 	f := newHistory(t)
@@ -36,8 +37,20 @@ func newKPIHistory(t *testing.T) *histFixture {
 	return f
 }
 
+// holdRunLock takes the run lock of f's database until the test ends, as the
+// process of a run in progress holds it.
+func holdRunLock(t *testing.T, f *histFixture) {
+	t.Helper()
+	l, err := sqlite.Acquire(f.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Release() })
+}
+
 func TestKPI(t *testing.T) {
 	f := newKPIHistory(t)
+	holdRunLock(t, f) // run 6 is in progress
 
 	r := f.cmd("kpi", "--format", "csv")
 	histExit(t, r, 0)
@@ -110,6 +123,32 @@ func TestKPI(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestKPIInterrupted: a run whose row says running while nobody holds the
+// run lock was killed: kpi shows it as interrupted and counts it as failed.
+func TestKPIInterrupted(t *testing.T) {
+	f := newKPIHistory(t)
+	r := f.cmd("kpi", "--format", "csv", "--last", "2")
+	histExit(t, r, 0)
+	_, rows := histCSV(t, r.stdout)
+	histWant(t, "runs", histColumn(rows, "run_id"), []string{"5", "6"})
+	histWant(t, "status", histColumn(rows, "status"), []string{"blocked", "interrupted"})
+	r = f.cmd("kpi", "--summary", "--format", "json")
+	histExit(t, r, 0)
+	// 3 of 6 succeeded; failed: run 3 and the interrupted run 6.
+	histWant(t, "window", strings.Join(strings.Fields(r.stdout), ""),
+		`{"runs":6,"first_run_id":1,"last_run_id":6,"succeeded":3,"failed":2,"blocked":1,"run_success_rate":0.5,"median_duration_ms":250,"max_duration_ms":300}`)
+	// The stored row is left as it is.
+	db, err := sqlite.OpenReadOnly(context.Background(), f.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var status string
+	if err := db.SQL().QueryRow(`SELECT status FROM runs WHERE run_id = 6`).Scan(&status); err != nil || status != "running" {
+		t.Errorf("stored status of run 6 = %q (%v), want running", status, err)
 	}
 }
 

@@ -17,8 +17,9 @@ func reportCommand(env Env) *cli.Command {
 		Usage:     "rewrite the reports of a past run from the database",
 		ArgsUsage: " ",
 		Description: `Rewrites the seven report artifacts of the succeeded run --run from the
-database, into --output (default: the config's output_dir), each written to a
-temporary name and renamed into place. The run-scoped reports
+database, into --output (default: the config's output_dir; for a dry run, its
+dry-run/ subdirectory, as the run itself), each written to a temporary name
+and renamed into place. The run-scoped reports
 (reconciliation_summary, diff_missing_in_A, diff_missing_from_system,
 exceptions, rejected_rows) are exactly those of that run; master_key_registry
 and audit_log are written as they are now, as after any run.
@@ -74,6 +75,9 @@ Examples:
 				return usageErrorf("report: run %d did not succeed (status %s): it has no reports to rewrite", runID, run.Status)
 			case run.Pruned:
 				return usageErrorf("report: the findings of run %d were pruned (keysync prune): its reports can no longer be rewritten", runID)
+			}
+			if run.Mode == keysync.ModeDryRun && c.String("output") == "" {
+				outDir = config.DryRunOutputDir(outDir) // where the dry run wrote them
 			}
 			if err := report.WriteFrom(c.Context, outDir, formats, r, runID); err != nil {
 				return err

@@ -16,7 +16,7 @@ var opsRunScoped = []string{
 	"exceptions.csv", "rejected_rows.csv",
 }
 
-// opsSnapshot reads every file of dir.
+// opsSnapshot reads every file of dir (not of its subdirectories).
 func opsSnapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -25,6 +25,9 @@ func opsSnapshot(t *testing.T, dir string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -171,4 +174,28 @@ func TestReportEmptyAndMissingDatabase(t *testing.T) {
 	}
 	o.ok("db migrate")
 	opsFails(t, "empty database", o.run("report", "--run", "1", "--output", o.path("out")), ExitUsage, "no run 1")
+}
+
+// TestReportOfADryRun: without --output, a dry run's reports are rewritten
+// where the dry run wrote them, output_dir/dry-run/, never over the nightly
+// reports of output_dir.
+func TestReportOfADryRun(t *testing.T) {
+	o := newSyncedCase(t)
+	o.write("C.csv", "source_key\nK-2\ny.1\n")
+	o.ok("sync", "--dry-run") // run 2
+	nightly := opsSnapshot(t, o.path("output"))
+	dry := opsSnapshot(t, o.path("output/dry-run"))
+	if nightly["reconciliation_summary.csv"] == dry["reconciliation_summary.csv"] {
+		t.Fatal("fixture: the dry run's summary equals the nightly one")
+	}
+	if err := os.RemoveAll(o.path("output/dry-run")); err != nil {
+		t.Fatal(err)
+	}
+	o.ok("report", "--run", "2")
+	if got := opsSnapshot(t, o.path("output/dry-run")); !maps.Equal(got, dry) {
+		t.Errorf("report --run 2 wrote into output/dry-run:\n%v\nwant the dry run's own reports:\n%v", got, dry)
+	}
+	if got := opsSnapshot(t, o.path("output")); !maps.Equal(got, nightly) {
+		t.Errorf("report of a dry run changed the nightly reports in output/")
+	}
 }

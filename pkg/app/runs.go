@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 
@@ -31,8 +32,11 @@ func runsListCommand(env Env) *cli.Command {
 		Name:  "list",
 		Usage: "list the latest runs, newest first",
 		Description: `One row per run: run_id, started_at, finished_at, status (running,
-succeeded, failed, blocked), mode (normal, dry-run), duration_ms, the KPI
-counts of the run and its errors. A failed or blocked run has no KPIs.
+succeeded, failed, blocked, interrupted), mode (normal, dry-run), duration_ms,
+the KPI counts of the run and its errors. A failed or blocked run has no KPIs.
+A run whose row says running while no process holds the run lock was killed
+before its final commit: it shows as interrupted (the next sync records it
+failed, errors "interrupted").
 
 Examples:
   keysync runs list
@@ -57,6 +61,9 @@ Examples:
 			defer h.Close()
 			runs, err := h.r.Runs(c.Context, last)
 			if err != nil {
+				return err
+			}
+			if err := h.settle(c.Context, runs); err != nil {
 				return err
 			}
 			if len(runs) == 0 {
@@ -199,12 +206,47 @@ func (h *historyDB) run(ctx context.Context, runID int64) (sqlite.RunRecord, err
 	if errors.As(err, &nf) {
 		return run, usageErrorf("%v (see `keysync runs list`)", err)
 	}
-	return run, err
+	if err != nil {
+		return run, err
+	}
+	runs := []sqlite.RunRecord{run}
+	err = h.settle(ctx, runs)
+	return runs[0], err
+}
+
+// settle shows each run of runs whose row says running as interrupted when
+// no process holds the run lock: its process died before the final commit.
+// The stored row is left as it is (the next writer records it failed). The
+// lock is probed only when a row says running, and such a row is read again
+// after the probe, so a run that finished in between shows its real status.
+func (h *historyDB) settle(ctx context.Context, runs []sqlite.RunRecord) error {
+	if !slices.ContainsFunc(runs, func(r sqlite.RunRecord) bool { return r.Status == keysync.RunRunning }) {
+		return nil
+	}
+	held, err := sqlite.Held(h.Path())
+	if err != nil || held {
+		return err
+	}
+	for i, r := range runs {
+		if r.Status != keysync.RunRunning {
+			continue
+		}
+		fresh, err := h.r.Run(ctx, r.RunID)
+		if err != nil {
+			return err
+		}
+		if fresh.Status == keysync.RunRunning {
+			fresh.Status = keysync.RunInterrupted
+		}
+		runs[i] = fresh
+	}
+	return nil
 }
 
 // runWithFindings is --run when given (it must exist and have succeeded: a
-// failed or blocked run has no findings), else the latest succeeded run. ok
-// is false when no run has succeeded yet; the caller says so and stops.
+// failed or blocked run has no findings), else the latest succeeded normal
+// run (a dry run only through --run). ok is false when there is none yet;
+// the caller says so and stops.
 func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.RunRecord, ok bool, err error) {
 	if c.IsSet("run") {
 		if run, err = h.run(c.Context, c.Int64("run")); err != nil {
@@ -218,7 +260,7 @@ func (h *historyDB) runWithFindings(c *cli.Context, what string) (run sqlite.Run
 			return run, false, usageErrorf("run %d is %s%s: it has no %s", run.RunID, run.Status, msg, what)
 		}
 	} else {
-		id, ok, err := h.r.LatestSucceededRun(c.Context)
+		id, ok, err := h.r.LatestNormalRun(c.Context)
 		if err != nil || !ok {
 			return run, false, err
 		}

@@ -250,8 +250,11 @@ func TestRunsShow(t *testing.T) {
 	histExit(t, r, 0)
 	header, rows := histCSV(t, r.stdout)
 	histWant(t, "header", header, []string{"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys",
-		"duplicate_keys", "matched", "missing_in_A", "missing_from_system", "input_path", "input_bytes", "input_sha256"})
+		"duplicate_keys", "matched", "missing_in_A", "missing_from_system", "input_path", "input_bytes", "input_sha256", "unchanged_since"})
 	histWant(t, "systems", histColumn(rows, "system"), []string{"A", "B"})
+	// Runs 1, 2 and 4 read the same A.csv: the dry run 4 reads it unchanged
+	// since run 1 (the failed run 3 does not break the streak); B changed.
+	histWant(t, "unchanged_since", histColumn(rows, "unchanged_since"), []string{"1", ""})
 	histWant(t, "sha256", histColumn(rows, "input_sha256"), []string{shaA, shaB})
 	histWant(t, "input_path", histColumn(rows, "input_path"), []string{f.path("input/A.csv"), f.path("input/B.csv")})
 	histWant(t, "B's input_bytes", rows[1]["input_bytes"], sizeB)
@@ -267,8 +270,9 @@ func TestRunsShow(t *testing.T) {
 		Duplicates *int64 `json:"duplicate_keys_count"`
 		ConfigPath string `json:"config_path"`
 		Systems    []struct {
-			System      string `json:"system"`
-			InputSHA256 string `json:"input_sha256"`
+			System         string `json:"system"`
+			InputSHA256    string `json:"input_sha256"`
+			UnchangedSince *int64 `json:"unchanged_since"`
 		} `json:"systems"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil {
@@ -281,6 +285,9 @@ func TestRunsShow(t *testing.T) {
 	// Run 2 read another B.csv than run 4: the fingerprints tell them apart.
 	if js.Systems[1].InputSHA256 == shaB {
 		t.Errorf("run 2's B fingerprint equals run 4's, though B.csv changed")
+	}
+	if a, b := js.Systems[0].UnchangedSince, js.Systems[1].UnchangedSince; a == nil || *a != 1 || b != nil {
+		t.Errorf("run 2: unchanged_since of A = %v, of B = %v; want 1 and null", a, b)
 	}
 
 	r = f.cmd("runs show", "--format", "table", "3")
@@ -453,5 +460,33 @@ func TestHistoryCommandsHelp(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "keysync "+words) {
 			t.Errorf("%s --help: exit %d, want examples of `keysync %s`:\n%s", words, r.code, words, r.stdout)
 		}
+	}
+}
+
+// TestRunsInterrupted: a run whose row says running while no process holds
+// the run lock shows as interrupted in runs list and runs show; while the lock
+// is held it is a run in progress.
+func TestRunsInterrupted(t *testing.T) {
+	f := newKPIHistory(t) // run 6 left running
+	status := func(words string, args ...string) string {
+		t.Helper()
+		r := f.cmd(words, append([]string{"--format", "csv"}, args...)...)
+		histExit(t, r, 0)
+		_, rows := histCSV(t, r.stdout)
+		return rows[0]["status"]
+	}
+	if got := status("runs list", "--last", "1"); got != "interrupted" {
+		t.Errorf("runs list: run 6 is %q, want interrupted", got)
+	}
+	r := f.cmd("runs show", "--format", "table", "6")
+	histExit(t, r, 0)
+	if !strings.Contains(r.stdout, "interrupted") || strings.Contains(r.stdout, "running") {
+		t.Errorf("runs show 6 does not say interrupted:\n%s", r.stdout)
+	}
+	histExit(t, f.cmd("findings", "--run", "6"), ExitUsage, "run 6 is interrupted")
+
+	holdRunLock(t, f)
+	if got := status("runs list", "--last", "1"); got != "running" {
+		t.Errorf("runs list with the lock held: run 6 is %q, want running", got)
 	}
 }

@@ -22,13 +22,20 @@ func syncCommand(env Env) *cli.Command {
 finds keys missing in the authority (proposing master keys), keys of the
 authority missing from each peer, and duplicates, then rewrites the reports
 in the output directory. A failed run changes nothing but the run log.
+A dry run writes its reports to <output_dir>/dry-run/ unless --output is
+given, so the nightly reports are never replaced by a dry run's.
+The safety guards are on by default: an empty source, more than half of a
+source's rows rejected, or accepted rows halved since the last normal run
+block the run (exit 4) before anything reaches the registry; --force runs
+anyway. A source whose input is byte-identical to the previous normal run's
+is logged as a warning.
 With notify: in the config, the outcome is POSTed to a webhook afterwards
 (a failed notification is logged and audited, never fails the run). On a
 terminal, stderr shows each source's progress and the phases' times.
 
 Examples:
   keysync sync --config keysync-config.yaml
-  keysync sync --dry-run                  # compute and report, change no registry row
+  keysync sync --dry-run                  # compute and report into output/dry-run, change no registry row
   keysync sync --auto-approve --format json
   keysync sync --force                    # run although a safety guard would block it
   keysync sync --fail-on-findings         # exit 5 when anything is missing or duplicated
@@ -124,7 +131,7 @@ func logWriter(env Env, term *progress.Terminal) io.Writer {
 func syncFlags() []cli.Flag {
 	return append(dbFlags(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the output `DIR` (overrides output_dir)"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports, but change nothing in the registry"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "compute and write reports (into <output_dir>/dry-run unless --output), but change nothing in the registry"},
 		&cli.BoolFlag{Name: "auto-approve", Usage: "make this run's proposed master keys Active"},
 		&cli.StringSliceFlag{Name: "format", Usage: "also write reports in `FORMAT` (json)"},
 		&cli.BoolFlag{Name: "force", Usage: "run even if a safety guard would block it"},

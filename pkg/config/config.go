@@ -123,27 +123,59 @@ type Source struct {
 	Backoff    time.Duration
 }
 
-// Safety holds the optional guards of SPEC §11; the zero value turns them all off.
+// Defaults of the safety guards (SPEC §11 as amended by issue [safe-defaults]):
+// they apply without a safety: section, and to every key a safety: section
+// leaves out. The guards not listed here are off unless configured.
+const (
+	DefaultMinRows          = 1   // an empty source blocks
+	DefaultMaxDropRatio     = 0.5 // accepted rows halved since the last normal run
+	DefaultMaxRejectedRatio = 0.5 // more than half of a source's rows rejected
+)
+
+// Safety holds the guards of SPEC §11. In every field 0 means the guard is
+// off; the zero value turns them all off (Parse fills in the defaults).
 type Safety struct {
 	// MinRows is the fewest accepted rows each source must have, by source
-	// name. A global `min_rows: N` fills in every source; a map fills in the
-	// sources it names. A source without an entry is not guarded.
-	MinRows         map[string]int
-	MaxDropRatio    *float64 // in [0, 1]
-	MaxMissingRatio *float64 // in [0, 1]
-	MaxNewProposals *int     // >= 0
+	// name; a source without an entry (or with 0) is not guarded. Parse gives
+	// every source an entry: DefaultMinRows unless configured.
+	MinRows          map[string]int
+	MaxDropRatio     float64 // in [0, 1]: accepted rows fell by more than this since the last normal run
+	MaxRejectedRatio float64 // in [0, 1]: more than this share of a source's rows rejected
+	MaxMissingRatio  float64 // in [0, 1]: a peer lacks more than this share of the authority's keys
+	MaxNewProposals  int     // >= 0: more new master keys than this in one run
+	// MaxUnchangedRuns blocks a source whose input is byte-identical to the
+	// one of more than this many consecutive succeeded normal runs before.
+	MaxUnchangedRuns int
 }
 
-// Any reports whether at least one guard is configured.
+// DefaultSafety is the safety a config without a safety: section gets.
+func DefaultSafety(sources []string) Safety {
+	s := Safety{
+		MinRows:          make(map[string]int, len(sources)),
+		MaxDropRatio:     DefaultMaxDropRatio,
+		MaxRejectedRatio: DefaultMaxRejectedRatio,
+	}
+	for _, name := range sources {
+		s.MinRows[name] = DefaultMinRows
+	}
+	return s
+}
+
+// Any reports whether at least one guard is on.
 func (s Safety) Any() bool {
-	return len(s.MinRows) > 0 || s.MaxDropRatio != nil || s.MaxMissingRatio != nil || s.MaxNewProposals != nil
+	for _, n := range s.MinRows {
+		if n > 0 {
+			return true
+		}
+	}
+	return s.MaxDropRatio > 0 || s.MaxRejectedRatio > 0 || s.MaxMissingRatio > 0 ||
+		s.MaxNewProposals > 0 || s.MaxUnchangedRuns > 0
 }
 
-// MinRowsFor returns the minimum number of accepted rows for source name,
-// and whether that source is guarded at all.
-func (s Safety) MinRowsFor(name string) (int, bool) {
-	n, ok := s.MinRows[name]
-	return n, ok
+// MinRowsFor returns the minimum number of accepted rows for source name;
+// 0 means the source is not guarded.
+func (s Safety) MinRowsFor(name string) int {
+	return s.MinRows[name]
 }
 
 // SourceNames returns the authority first, then the peers by name (bytewise),

@@ -98,10 +98,12 @@ func TestParse_Defaults(t *testing.T) {
 		{"source name", c.Sources["B"].Name, "B"},
 		{"source delimiter", c.Sources["B"].Delimiter, ','},
 		{"source columns", len(c.Sources["B"].Columns), 0},
-		{"safety.min_rows", len(c.Safety.MinRows), 0},
-		{"safety.max_drop_ratio", c.Safety.MaxDropRatio, (*float64)(nil)},
-		{"safety.max_missing_ratio", c.Safety.MaxMissingRatio, (*float64)(nil)},
-		{"safety.max_new_proposals", c.Safety.MaxNewProposals, (*int)(nil)},
+		{"safety.min_rows", c.Safety.MinRows, map[string]int{"A": 1, "B": 1}},
+		{"safety.max_drop_ratio", c.Safety.MaxDropRatio, 0.5},
+		{"safety.max_rejected_ratio", c.Safety.MaxRejectedRatio, 0.5},
+		{"safety.max_missing_ratio (off)", c.Safety.MaxMissingRatio, 0.0},
+		{"safety.max_new_proposals (off)", c.Safety.MaxNewProposals, 0},
+		{"safety.max_unchanged_runs (off)", c.Safety.MaxUnchangedRuns, 0},
 		{"dry run", c.DryRun, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,9 +186,10 @@ safety:
 		{"tab delimiter", c.Sources["HQ"].Delimiter, '\t'},
 		{"columns", c.Sources["shop_2"].Columns, map[string]string{"source_key": "Item", "last_seen_at": "Seen"}},
 		{"min_rows", c.Safety.MinRows, map[string]int{"HQ": 1000, "shop_2": 5}},
-		{"max_drop_ratio", *c.Safety.MaxDropRatio, 0.2},
-		{"max_missing_ratio", *c.Safety.MaxMissingRatio, 1.0},
-		{"max_new_proposals", *c.Safety.MaxNewProposals, 0},
+		{"max_drop_ratio", c.Safety.MaxDropRatio, 0.2},
+		{"max_rejected_ratio (default)", c.Safety.MaxRejectedRatio, 0.5},
+		{"max_missing_ratio", c.Safety.MaxMissingRatio, 1.0},
+		{"max_new_proposals", c.Safety.MaxNewProposals, 0},
 		{"peers", c.Peers(), []string{"shop_2"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,9 +237,11 @@ func TestParse_MinRows(t *testing.T) {
 		want map[string]int
 	}{
 		{"number applies to every source", "min_rows: 1000", map[string]int{"A": 1000, "B": 1000}},
-		{"map applies to named sources", "min_rows: {B: 500}", map[string]int{"B": 500}},
+		{"map sets named sources, the others keep the default", "min_rows: {B: 500}", map[string]int{"A": 1, "B": 500}},
+		{"map zero turns one source off", "min_rows: {A: 0}", map[string]int{"A": 0, "B": 1}},
 		{"zero", "min_rows: 0", map[string]int{"A": 0, "B": 0}},
-		{"absent", "max_new_proposals: 1", nil},
+		{"absent keeps the default", "max_new_proposals: 1", map[string]int{"A": 1, "B": 1}},
+		{"null keeps the default", "min_rows:", map[string]int{"A": 1, "B": 1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := MustParse(t, twoSources+"safety:\n  "+tt.yaml+"\n")
@@ -247,14 +252,40 @@ func TestParse_MinRows(t *testing.T) {
 	}
 	t.Run("MinRowsFor", func(t *testing.T) {
 		c := MustParse(t, twoSources+"safety: {min_rows: {B: 500}}\n")
-		n, ok := c.Safety.MinRowsFor("B")
-		if got, want := [2]any{n, ok}, [2]any{500, true}; got != want {
+		if got, want := c.Safety.MinRowsFor("B"), 500; got != want {
 			t.Errorf("B: got %v, want %v", got, want)
 		}
-		if _, ok := c.Safety.MinRowsFor("A"); ok {
-			t.Errorf("A: got guarded, want not guarded")
+		if got, want := c.Safety.MinRowsFor("A"), config.DefaultMinRows; got != want {
+			t.Errorf("A: got %v, want the default %v", got, want)
 		}
 	})
+}
+
+// TestParse_SafetyDefaults: the guards are on without a safety: section, a
+// section keeps the default of every key it leaves out, and 0 turns a guard off.
+func TestParse_SafetyDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		yaml string
+		want config.Safety
+	}{
+		{"no section", "", config.Safety{MinRows: map[string]int{"A": 1, "B": 1}, MaxDropRatio: 0.5, MaxRejectedRatio: 0.5}},
+		{"empty section", "safety: {}\n", config.Safety{MinRows: map[string]int{"A": 1, "B": 1}, MaxDropRatio: 0.5, MaxRejectedRatio: 0.5}},
+		{"one key set, the others default", "safety: {max_missing_ratio: 0.3, max_unchanged_runs: 2}\n",
+			config.Safety{MinRows: map[string]int{"A": 1, "B": 1}, MaxDropRatio: 0.5, MaxRejectedRatio: 0.5, MaxMissingRatio: 0.3, MaxUnchangedRuns: 2}},
+		{"zero turns each default off", "safety: {min_rows: 0, max_drop_ratio: 0, max_rejected_ratio: 0}\n",
+			config.Safety{MinRows: map[string]int{"A": 0, "B": 0}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := MustParse(t, twoSources+tt.yaml)
+			if !reflect.DeepEqual(c.Safety, tt.want) {
+				t.Errorf("got %+v, want %+v", c.Safety, tt.want)
+			}
+			if got, want := c.Safety.Any(), tt.name != "zero turns each default off"; got != want {
+				t.Errorf("Any() = %v, want %v", got, want)
+			}
+		})
+	}
 }
 
 func TestParse_Schedule(t *testing.T) {
@@ -324,6 +355,10 @@ func TestParse_Errors(t *testing.T) {
 		{"max_drop_ratio negative", twoSources + "safety: {max_drop_ratio: -0.1}", "safety.max_drop_ratio", "-0.1"},
 		{"max_drop_ratio NaN", twoSources + "safety: {max_drop_ratio: .nan}", "safety.max_drop_ratio", "NaN"},
 		{"max_missing_ratio above 1", twoSources + "safety: {max_missing_ratio: 2}", "safety.max_missing_ratio", "2"},
+		{"max_rejected_ratio above 1", twoSources + "safety: {max_rejected_ratio: 1.01}", "safety.max_rejected_ratio", "1.01"},
+		{"max_rejected_ratio negative", twoSources + "safety: {max_rejected_ratio: -1}", "safety.max_rejected_ratio", "-1"},
+		{"max_unchanged_runs negative", twoSources + "safety: {max_unchanged_runs: -2}", "safety.max_unchanged_runs", "-2"},
+		{"max_unchanged_runs not a number", twoSources + "safety: {max_unchanged_runs: often}", "safety.max_unchanged_runs", "often"},
 		{"max_new_proposals negative", twoSources + "safety: {max_new_proposals: -1}", "safety.max_new_proposals", "-1"},
 		{"unknown top-level key", "databse: x.db\n" + twoSources, "databse", ""},
 		{"unknown normalize key", "normalize:\n  uppercse: false\n" + twoSources, "normalize.uppercse", ""},
@@ -516,6 +551,9 @@ func TestApplyOverrides(t *testing.T) {
 		{"db not given", config.Overrides{}, func(c *config.Config) any { return c.Database }, "/etc/keysync/keysync.db"},
 		{"output relative to working dir", config.Overrides{OutputDir: "out"}, func(c *config.Config) any { return c.OutputDir }, filepath.Join(wd, "out")},
 		{"dry run", config.Overrides{DryRun: &yes}, func(c *config.Config) any { return c.DryRun }, true},
+		{"dry run writes to output_dir/dry-run", config.Overrides{DryRun: &yes}, func(c *config.Config) any { return c.OutputDir }, "/etc/keysync/output/dry-run"},
+		{"dry run with --output writes there", config.Overrides{DryRun: &yes, OutputDir: "out"}, func(c *config.Config) any { return c.OutputDir }, filepath.Join(wd, "out")},
+		{"normal run writes to output_dir", config.Overrides{DryRun: &no}, func(c *config.Config) any { return c.OutputDir }, "/etc/keysync/output"},
 		{"auto-approve off", config.Overrides{AutoApprove: &no}, func(c *config.Config) any { return c.Provisioning.AutoApprove }, false},
 		{"format json added", config.Overrides{Formats: []string{"json"}}, func(c *config.Config) any { return c.Output.Formats }, []string{"csv", "json"}},
 		{"format csv already there", config.Overrides{Formats: []string{"csv", "csv"}}, func(c *config.Config) any { return c.Output.Formats }, []string{"csv"}},

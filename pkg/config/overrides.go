@@ -13,6 +13,7 @@ type Overrides struct {
 }
 
 // ApplyOverrides sets the flags in o on c and validates the result.
+// A dry run without --output writes into DryRunOutputDir of output_dir.
 //
 // Unlike paths in the file, relative flag paths resolve against the working
 // directory: that is where a user typing `--db ./x.db` means it to be.
@@ -36,6 +37,10 @@ func (c *Config) ApplyOverrides(o Overrides) error {
 	if o.DryRun != nil {
 		c.DryRun = *o.DryRun
 	}
+	if c.DryRun && o.OutputDir == "" {
+		// The nightly reports are never replaced by a dry run's.
+		c.OutputDir = DryRunOutputDir(c.OutputDir)
+	}
 	if o.AutoApprove != nil {
 		c.Provisioning.AutoApprove = *o.AutoApprove
 	}
@@ -51,6 +56,13 @@ func (c *Config) ApplyOverrides(o Overrides) error {
 	}
 	return c.Validate()
 }
+
+// DryRunDir is the subdirectory of output_dir a dry run writes its reports
+// to unless --output names another directory.
+const DryRunDir = "dry-run"
+
+// DryRunOutputDir is where a dry run's reports go for output_dir outputDir.
+func DryRunOutputDir(outputDir string) string { return filepath.Join(outputDir, DryRunDir) }
 
 func dedupe(ss []string) []string {
 	out := make([]string, 0, len(ss))

@@ -106,10 +106,12 @@ func (r *rawFieldRef) UnmarshalYAML(n *yaml.Node) error {
 var errFieldRef = errors.New("want a name or a list of names")
 
 type rawSafety struct {
-	MinRows         *rawMinRows `yaml:"min_rows"`
-	MaxDropRatio    *float64    `yaml:"max_drop_ratio"`
-	MaxMissingRatio *float64    `yaml:"max_missing_ratio"`
-	MaxNewProposals *int        `yaml:"max_new_proposals"`
+	MinRows          *rawMinRows `yaml:"min_rows"`
+	MaxDropRatio     *float64    `yaml:"max_drop_ratio"`
+	MaxRejectedRatio *float64    `yaml:"max_rejected_ratio"`
+	MaxMissingRatio  *float64    `yaml:"max_missing_ratio"`
+	MaxNewProposals  *int        `yaml:"max_new_proposals"`
+	MaxUnchangedRuns *int        `yaml:"max_unchanged_runs"`
 }
 
 // rawMinRows is safety.min_rows: one number for every source, or a map of
@@ -395,12 +397,16 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 		c.Sources[name] = s
 	}
 
+	// Every guard key left out, with or without a safety: section, keeps
+	// its default; 0 turns a guard off.
+	c.Safety = DefaultSafety(c.sortedNames())
 	if s := r.Safety; s != nil {
-		c.Safety.MaxDropRatio = s.MaxDropRatio
-		c.Safety.MaxMissingRatio = s.MaxMissingRatio
-		c.Safety.MaxNewProposals = s.MaxNewProposals
+		setIf(&c.Safety.MaxDropRatio, s.MaxDropRatio)
+		setIf(&c.Safety.MaxRejectedRatio, s.MaxRejectedRatio)
+		setIf(&c.Safety.MaxMissingRatio, s.MaxMissingRatio)
+		setIf(&c.Safety.MaxNewProposals, s.MaxNewProposals)
+		setIf(&c.Safety.MaxUnchangedRuns, s.MaxUnchangedRuns)
 		if m := s.MinRows; m != nil {
-			c.Safety.MinRows = make(map[string]int)
 			switch {
 			case m.All != nil:
 				if *m.All < 0 {
@@ -410,6 +416,7 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 					c.Safety.MinRows[name] = *m.All
 				}
 			default:
+				// A map sets the sources it names; the others keep the default.
 				for name, n := range m.PerSource {
 					c.Safety.MinRows[name] = n
 				}

@@ -174,17 +174,26 @@ func (c *Config) validateSafety() error {
 	}
 	for _, r := range []struct {
 		field string
-		v     *float64
+		v     float64
 	}{
 		{"safety.max_drop_ratio", s.MaxDropRatio},
+		{"safety.max_rejected_ratio", s.MaxRejectedRatio},
 		{"safety.max_missing_ratio", s.MaxMissingRatio},
 	} {
-		if r.v != nil && !(*r.v >= 0 && *r.v <= 1) {
-			return errorf(r.field, formatFloat(*r.v), "must be between 0 and 1")
+		if !(r.v >= 0 && r.v <= 1) {
+			return errorf(r.field, formatFloat(r.v), "must be between 0 (off) and 1")
 		}
 	}
-	if s.MaxNewProposals != nil && *s.MaxNewProposals < 0 {
-		return errorf("safety.max_new_proposals", strconv.Itoa(*s.MaxNewProposals), "must not be negative")
+	for _, n := range []struct {
+		field string
+		v     int
+	}{
+		{"safety.max_new_proposals", s.MaxNewProposals},
+		{"safety.max_unchanged_runs", s.MaxUnchangedRuns},
+	} {
+		if n.v < 0 {
+			return errorf(n.field, strconv.Itoa(n.v), "must not be negative (0 turns the guard off)")
+		}
 	}
 	return nil
 }

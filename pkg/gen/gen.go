@@ -262,6 +262,16 @@ provisioning:
   strategy: mirror
   auto_approve: false
 
+# Safety guards: one that trips blocks the run (exit 4) before anything
+# reaches the registry; --force runs anyway. 0 turns a guard off.
+safety:
+  min_rows: 1                    # a source with fewer accepted rows blocks (an empty export)
+  max_drop_ratio: 0.5            # accepted rows fell by more than half since the last normal run
+  max_rejected_ratio: 0.5        # more than half of a source's rows rejected (a wrong delimiter or column map)
+  max_missing_ratio: 0           # off; 0.5 would block a peer lacking over half of the authority's keys
+  max_new_proposals: 0           # off; 5000 would block a run proposing over 5000 new master keys
+  max_unchanged_runs: 0          # off; 3 would block an input byte-identical for over 3 runs in a row
+
 sources:
 `, o.Rows, o.Seed, strings.Join(o.Peers, ","), strconv.FormatFloat(o.Drift, 'g', -1, 64),
 		strconv.FormatFloat(o.Dup, 'g', -1, 64), Authority, PadNumbers)

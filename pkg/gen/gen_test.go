@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -485,6 +486,13 @@ func TestConfigLoads(t *testing.T) {
 	wantNorm.PadNumbers = 8
 	if cfg.Normalize != wantNorm {
 		t.Errorf("normalize = %+v, want %+v", cfg.Normalize, wantNorm)
+	}
+	// The safety: block shows the defaults, so it changes nothing.
+	if want := config.DefaultSafety(cfg.SourceNames()); !reflect.DeepEqual(cfg.Safety, want) {
+		t.Errorf("safety = %+v, want the defaults %+v", cfg.Safety, want)
+	}
+	if b, err := os.ReadFile(st.Config); err != nil || !strings.Contains(string(b), "\nsafety:\n") {
+		t.Errorf("the generated config shows no safety: block (err %v)", err)
 	}
 	for _, c := range []struct{ name, got, want string }{
 		{"authority", cfg.Authority, "A"},

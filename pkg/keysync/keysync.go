@@ -109,6 +109,10 @@ const (
 	RunSucceeded RunStatus = "succeeded"
 	RunFailed    RunStatus = "failed"
 	RunBlocked   RunStatus = "blocked"
+	// RunInterrupted is never stored: readers show it for a run whose row
+	// is still running although no process holds the run lock (killed
+	// before its final commit). The next writer records it failed.
+	RunInterrupted RunStatus = "interrupted"
 )
 
 // RunMode tells a normal run from a dry run.

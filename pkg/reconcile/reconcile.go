@@ -45,9 +45,10 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // against db. The caller holds the database's run lock. A run that fails is recorded as failed, and leaves the
 // registry, the findings and the previous reports as they were.
 //
-// Unless force is set, the safety guards of cfg.Safety are checked once the
-// sources are staged; a tripped guard records the run as blocked and returns
-// a *BlockedError.
+// The safety guards of cfg.Safety are checked once the sources are staged; a
+// tripped guard records the run as blocked and returns a *BlockedError, unless
+// force is set, when it is only logged. A source whose input is byte-identical
+// to the one of the previous succeeded normal run is logged as a warning.
 //
 // Options: WithObserver follows the run's progress.
 func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log *slog.Logger, opts ...Option) (Result, error) {
@@ -81,15 +82,22 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode}, err
 	}
 	phases := &sqlite.Phases{}
-	if err := stage(ctx, cfg, db, phases, log, obs); err != nil {
+	inputs, err := stage(ctx, cfg, db, phases, log, obs)
+	if err != nil {
 		return fail(err)
 	}
-	if !force && cfg.Safety.Any() {
-		g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy)
-		if err != nil {
-			return fail(err)
-		}
-		if blocked := checkGuards(cfg.Safety, g); blocked != nil {
+	streaks, err := inputStreaks(ctx, db, runID, cfg.SourceNames(), inputs, log)
+	if err != nil {
+		return fail(err)
+	}
+	g, err := db.GuardStats(ctx, cfg.Authority, cfg.Provisioning.Strategy, cfg.Safety.MaxNewProposals > 0)
+	if err != nil {
+		return fail(err)
+	}
+	if blocked := checkGuards(cfg.Safety, g, streaks); blocked != nil {
+		if force {
+			log.Warn("safety guard overridden by --force", "guard", blocked.Guard, "system", blocked.System, "detail", blocked.Msg)
+		} else {
 			if err := db.BlockRun(ctx, runID, blocked.Error(), time.Since(start)); err != nil {
 				log.Error("record blocked run", "err", err)
 			}
@@ -147,6 +155,28 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 	return res, nil
 }
 
+// inputStreaks reads, for each source of the run, how many succeeded normal
+// runs before it read the very same bytes, and warns of each source whose
+// input has not changed since the previous one: a stuck export job looks
+// like a quiet night.
+func inputStreaks(ctx context.Context, db *sqlite.DB, runID int64, names []string, inputs map[string]source.Fingerprint, log *slog.Logger) (map[string]sqlite.InputStreak, error) {
+	r := db.Reader()
+	streaks := make(map[string]sqlite.InputStreak, len(names))
+	for _, name := range names {
+		in := inputs[name]
+		st, err := r.InputStreak(ctx, runID, name, in.Bytes, in.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		streaks[name] = st
+		if st.Runs > 0 {
+			log.Warn("input unchanged since the previous run", "system", name, "previous_run", st.Last,
+				"unchanged_since_run", st.Since, "unchanged_runs", st.Runs, "bytes", in.Bytes, "sha256", in.SHA256)
+		}
+	}
+	return streaks, nil
+}
+
 // batchRows is how many rows travel together from the reader to the writer.
 const batchRows = 4096
 
@@ -160,8 +190,9 @@ type batch struct {
 
 // stage reads every source and loads it into the staging tables. Parsing and
 // normalizing run on one goroutine while this one writes to SQLite, so on two
-// cores the two halves overlap.
-func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) error {
+// cores the two halves overlap. It returns the fingerprint of each source's
+// input, by system.
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
 	start := time.Now()
 	names := cfg.SourceNames()
 	systems := make([]sqlite.StagingSystem, len(names))
@@ -174,7 +205,7 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 	}
 	st, err := db.BeginStaging(ctx, systems)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -188,10 +219,14 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 	}()
 
 	rejected := map[string]int64{}
+	inputs := map[string]source.Fingerprint{}
 	var writeErr error
 	for b := range batches {
 		if writeErr != nil {
 			continue // drain so the reader can finish
+		}
+		if b.stats != nil {
+			inputs[b.system] = b.stats.Fingerprint
 		}
 		writeErr = write(ctx, st, b, rejected)
 		if writeErr != nil {
@@ -200,21 +235,21 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 	}
 	if err := <-extractErr; err != nil && (writeErr == nil || !errors.Is(err, context.Canceled)) {
 		st.Rollback()
-		return err
+		return nil, err
 	}
 	if writeErr != nil {
 		st.Rollback()
-		return writeErr
+		return nil, writeErr
 	}
 	if err := ctx.Err(); err != nil {
 		st.Rollback()
-		return err
+		return nil, err
 	}
 	phases.Load = time.Since(start)
 	obs.Phase(PhaseLoad, phases.Load)
 	derive, err := st.Commit(ctx)
 	phases.Compare += derive
-	return err
+	return inputs, err
 }
 
 func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string]int64) error {

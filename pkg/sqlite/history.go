@@ -117,13 +117,15 @@ func (r *Reader) Runs(ctx context.Context, last int) ([]RunRecord, error) {
 }
 
 // FinishedRuns is the last finished runs (succeeded, failed or blocked: not
-// running), oldest first; last <= 0 means all.
-func (r *Reader) FinishedRuns(ctx context.Context, last int) ([]RunRecord, error) {
+// running), oldest first; last <= 0 means all. With withRunning, rows still
+// running are taken too (a reader that found their process dead shows them
+// as interrupted).
+func (r *Reader) FinishedRuns(ctx context.Context, last int, withRunning bool) ([]RunRecord, error) {
 	return scanAll(ctx, r.q, "finished runs", `
-		SELECT * FROM (SELECT `+runRecordColumns+` FROM runs WHERE status <> 'running'
+		SELECT * FROM (SELECT `+runRecordColumns+` FROM runs WHERE status <> 'running' OR ?
 		               ORDER BY run_id DESC LIMIT ?)
 		ORDER BY run_id`,
-		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, historyLimit(last))
+		func(rs *sql.Rows, v *RunRecord) error { return scanRunRecord(rs, v) }, withRunning, historyLimit(last))
 }
 
 // historyLimit turns "no limit" (n <= 0) into SQLite's LIMIT -1.
@@ -176,11 +178,32 @@ type RunSystem struct {
 	InputPath         string       `csv:"input_path" json:"input_path"`
 	InputBytes        NullInt64    `csv:"input_bytes" json:"input_bytes"`
 	InputSHA256       string       `csv:"input_sha256" json:"input_sha256"`
+	// UnchangedSince is the first run of the streak of succeeded normal runs
+	// right before this one that read the very same input (InputStreak);
+	// empty when the input changed since the previous one.
+	UnchangedSince NullInt64 `csv:"unchanged_since" json:"unchanged_since"`
 }
 
 // RunSystems is the per-system summary of run with its input fingerprints,
 // the authority first, then peers by name.
 func (r *Reader) RunSystems(ctx context.Context, runID int64) ([]RunSystem, error) {
+	systems, err := r.runSystems(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range systems {
+		st, err := r.InputStreak(ctx, runID, s.System, s.InputBytes.Int64, s.InputSHA256)
+		if err != nil {
+			return nil, err
+		}
+		if st.Runs > 0 {
+			systems[i].UnchangedSince = NullInt64{Int64: st.Since, Valid: true}
+		}
+	}
+	return systems, nil
+}
+
+func (r *Reader) runSystems(ctx context.Context, runID int64) ([]RunSystem, error) {
 	return scanAll(ctx, r.q, "run systems", `
 		SELECT run_id, system, role, rows_read, rows_rejected, distinct_keys, duplicate_keys,
 		       matched, missing_in_A, missing_from_system, input_path, input_bytes, input_sha256
@@ -193,12 +216,12 @@ func (r *Reader) RunSystems(ctx context.Context, runID int64) ([]RunSystem, erro
 		}, runID)
 }
 
-// LatestSucceededRun is the newest run that succeeded, in either mode: the
-// run whose reports the output directory holds. ok is false when no run has
-// succeeded yet.
-func (r *Reader) LatestSucceededRun(ctx context.Context) (id int64, ok bool, err error) {
+// LatestNormalRun is "the latest run" of the history commands: the newest
+// normal run that succeeded, the run whose reports output_dir holds (a dry
+// run writes to output_dir/dry-run). ok is false when there is none yet.
+func (r *Reader) LatestNormalRun(ctx context.Context) (id int64, ok bool, err error) {
 	var v sql.NullInt64
-	if err := r.q.QueryRowContext(ctx, `SELECT MAX(run_id) FROM runs WHERE status = 'succeeded'`).Scan(&v); err != nil {
+	if err := r.q.QueryRowContext(ctx, `SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'`).Scan(&v); err != nil {
 		return 0, false, fmt.Errorf("read latest run: %w", err)
 	}
 	return v.Int64, v.Valid, nil

@@ -176,15 +176,15 @@ func TestBaselineAndLatest(t *testing.T) {
 	ctx := context.Background()
 	d := histOpen(t)
 	r := d.Reader()
-	if _, ok, err := r.LatestSucceededRun(ctx); err != nil || ok {
-		t.Fatalf("empty database: LatestSucceededRun ok=%v err=%v, want no run", ok, err)
+	if _, ok, err := r.LatestNormalRun(ctx); err != nil || ok {
+		t.Fatalf("empty database: LatestNormalRun ok=%v err=%v, want no run", ok, err)
 	}
 	histHistory(t, d)
 	histSync(t, d, histRun{day: 7, a: []string{"K1"}, b: []string{"K1"}, dry: true}) // run 6
 
-	latest, ok, err := r.LatestSucceededRun(ctx)
-	if err != nil || !ok || latest != 6 {
-		t.Errorf("LatestSucceededRun = %d, %v, %v; want 6 (a dry run counts: its reports are the latest)", latest, ok, err)
+	latest, ok, err := r.LatestNormalRun(ctx)
+	if err != nil || !ok || latest != 5 {
+		t.Errorf("LatestNormalRun = %d, %v, %v; want 5 (the dry run 6 is never the latest run)", latest, ok, err)
 	}
 	for run, want := range map[int64]int64{1: 0, 2: 1, 3: 2, 4: 2, 5: 2, 6: 5, 7: 5} {
 		got, ok, err := r.Baseline(ctx, run)
@@ -231,12 +231,19 @@ func TestRunsQueries(t *testing.T) {
 			t.Errorf("Runs(%s) = %v, want %v", tt.name, ids(got), tt.want)
 		}
 	}
-	fin, err := r.FinishedRuns(ctx, 3)
+	fin, err := r.FinishedRuns(ctx, 3, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := ids(fin), []int64{3, 4, 5}; !reflect.DeepEqual(got, want) {
 		t.Errorf("FinishedRuns(3) = %v, want %v (oldest first, the running run left out)", got, want)
+	}
+	fin, err = r.FinishedRuns(ctx, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(fin), []int64{4, 5, 6}; !reflect.DeepEqual(got, want) {
+		t.Errorf("FinishedRuns(3, with running) = %v, want %v", got, want)
 	}
 
 	run5, err := r.Run(ctx, 5)
@@ -275,13 +282,52 @@ func TestRunsQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSys := []RunSystem{
+		// A's input is the same in every run: unchanged since run 1.
 		{RunID: 5, System: "A", Role: keysync.RoleAuthority, RowsRead: 2, DistinctKeys: 2, Matched: 2,
-			InputPath: "input/A.csv", InputBytes: NullInt64{20, true}, InputSHA256: "sha-A"},
+			InputPath: "input/A.csv", InputBytes: NullInt64{20, true}, InputSHA256: "sha-A", UnchangedSince: NullInt64{1, true}},
 		{RunID: 5, System: "B", Role: keysync.RolePeer, RowsRead: 4, DistinctKeys: 3, DuplicateKeys: 1, Matched: 1,
 			MissingInA: 2, MissingFromSystem: 1, InputPath: "input/B.csv", InputBytes: NullInt64{40, true}, InputSHA256: "sha-B"},
 	}
 	if !reflect.DeepEqual(systems, wantSys) {
 		t.Errorf("RunSystems(5) =\n %+v\nwant\n %+v", systems, wantSys)
+	}
+}
+
+// TestInputStreak: the streak counts the succeeded normal runs right before
+// a run that read the same bytes; failed and dry runs neither extend nor
+// break it, a different input or a run without the system ends it.
+func TestInputStreak(t *testing.T) {
+	ctx := context.Background()
+	d := histOpen(t)
+	histHistory(t, d) // A: 20 bytes "sha-A" every run; B: 30, 20, (failed), 30 (dry), 40
+	r := d.Reader()
+	for _, tt := range []struct {
+		name   string
+		run    int64
+		system string
+		bytes  int64
+		sha    string
+		want   InputStreak
+	}{
+		{"same in runs 1 and 2; the failed 3 and the dry 4 do not count", 5, "A", 20, "sha-A", InputStreak{Runs: 2, Since: 1, Last: 2}},
+		{"after a run of its own", 6, "A", 20, "sha-A", InputStreak{Runs: 3, Since: 1, Last: 5}},
+		{"changed since the previous normal run", 5, "B", 40, "sha-B", InputStreak{}},
+		{"same as run 2 only", 3, "B", 20, "sha-B", InputStreak{Runs: 1, Since: 2, Last: 2}},
+		{"same bytes, other hash", 5, "A", 20, "sha-X", InputStreak{}},
+		{"same hash, other size", 5, "A", 21, "sha-A", InputStreak{}},
+		{"a system no run read", 5, "C", 20, "sha-A", InputStreak{}},
+		{"no fingerprint", 5, "A", 0, "", InputStreak{}},
+		{"the first run", 1, "A", 20, "sha-A", InputStreak{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.InputStreak(ctx, tt.run, tt.system, tt.bytes, tt.sha)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("InputStreak(%d, %s) = %+v, want %+v", tt.run, tt.system, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -471,10 +517,11 @@ func TestViewFindingAgeMatchesChangesQuery(t *testing.T) {
 		}
 	}
 	check(5)
+	// A dry run is never "the latest run" of the view (migration 00003).
 	histSync(t, d, histRun{day: 7, a: []string{"K1", "K2"}, b: []string{"K1", "Y"}, dry: true}) // run 6
-	check(6)
+	check(5)
 	got := histViewRows(t, d, `SELECT kind, key, first_seen_run, age_runs, age_days FROM v_finding_age WHERE kind = 'missing_in_A'`)
-	histSameLines(t, "v_finding_age of dry run 6", got, []string{"missing_in_A|Y|5|2|1"})
+	histSameLines(t, "v_finding_age after dry run 6", got, []string{"missing_in_A|X|1|3|5", "missing_in_A|Y|5|1|0"})
 }
 
 func TestViews(t *testing.T) {
@@ -510,8 +557,23 @@ func TestViewsMigrationDownUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DownTo(ctx, 1); err != nil {
-		t.Fatalf("down: %v", err)
+	histHistory(t, d)
+	histSync(t, d, histRun{day: 7, a: []string{"K1"}, b: []string{"K1"}, dry: true}) // run 6
+	latest := func() []string {
+		return histViewRows(t, d, `SELECT DISTINCT run_id FROM v_latest_run_summary`)
+	}
+	histSameLines(t, "v_latest_run_summary's run", latest(), []string{"5"})
+	// 00004 down: staging tables and v_key_presence back in the database.
+	if _, err := p.Down(ctx); err != nil {
+		t.Fatalf("down 00004: %v", err)
+	}
+	// 00003 down: the views of 00002 again, where a dry run is the latest run.
+	if _, err := p.Down(ctx); err != nil {
+		t.Fatalf("down 00003: %v", err)
+	}
+	histSameLines(t, "v_latest_run_summary's run after 00003 down", latest(), []string{"6"})
+	if _, err := p.Down(ctx); err != nil {
+		t.Fatalf("down 00002: %v", err)
 	}
 	if got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view'`); len(got) != 0 {
 		t.Errorf("views after down: %q, want none", got)
@@ -522,4 +584,5 @@ func TestViewsMigrationDownUp(t *testing.T) {
 	got := histViewRows(t, d, `SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name`)
 	// v_key_presence is in the staging file since 00004.
 	histSameLines(t, "views after up", got, []string{"v_finding_age", "v_latest_run_summary", "v_open_proposals"})
+	histSameLines(t, "v_latest_run_summary's run after up", latest(), []string{"5"})
 }

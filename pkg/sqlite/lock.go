@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -43,6 +44,33 @@ func Acquire(dbPath string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &Lock{f: f}, nil
+}
+
+// Held reports whether a process holds the run lock of the database at
+// dbPath. It never creates the lock file: without one nobody holds the lock.
+// The probe takes a shared lock without waiting and drops it at once, so two
+// readers probing together do not see each other; only in the instant of the
+// probe would a writer's Acquire find the lock taken.
+func Held(dbPath string) (bool, error) {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		dbPath = real
+	}
+	path := LockPath(dbPath)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("probe lock %s: %w", path, err)
+	}
+	defer f.Close()
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("probe lock %s: %w", path, err)
+	}
+	return false, nil // closing f drops the shared lock
 }
 
 // Release gives the lock up.

@@ -59,3 +59,36 @@ func TestLockPath(t *testing.T) {
 		t.Errorf("LockPath = %s, want %s", got, want)
 	}
 }
+
+// TestHeld: the probe sees a held lock, never creates a lock file, and
+// leaves the lock free for the next Acquire.
+func TestHeld(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "keysync.db")
+	held, err := sqlite.Held(dbPath)
+	if err != nil || held {
+		t.Fatalf("Held without a lock file = %v, %v; want false", held, err)
+	}
+	if _, err := os.Stat(sqlite.LockPath(dbPath)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Held created %s (stat: %v)", sqlite.LockPath(dbPath), err)
+	}
+
+	l, err := sqlite.Acquire(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, err := sqlite.Held(dbPath); err != nil || !held {
+		t.Errorf("Held while Acquired = %v, %v; want true", held, err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := sqlite.Held(dbPath); err != nil || held {
+		t.Errorf("Held after Release = %v, %v; want false", held, err)
+	}
+	// The probe let go of its own lock.
+	again, err := sqlite.Acquire(dbPath)
+	if err != nil {
+		t.Fatalf("Acquire after a probe: %v", err)
+	}
+	again.Release()
+}

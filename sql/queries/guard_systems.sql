@@ -12,6 +12,7 @@ SELECT s.system,
        (SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'),
        (SELECT COUNT(*) FROM staging_candidates c
         WHERE c.system_id = s.system_id AND c.kind = 'missing_from_system'),
-       (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id)
+       (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id),
+       s.rows_read, s.rows_rejected
 FROM staging_systems s
 ORDER BY s.system_id;
