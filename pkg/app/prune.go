@@ -43,7 +43,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := requireDB(path); err != nil {
+			if err := requireDB(c, path); err != nil {
 				return err
 			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)

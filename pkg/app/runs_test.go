@@ -326,12 +326,12 @@ func TestRunsErrors(t *testing.T) {
 }
 
 // TestHistoryCommandsEmptyDatabase runs every history command on a database
-// that sqlite.Open just created: each says there is nothing yet and prints
+// that sqlite.Create just created: each says there is nothing yet and prints
 // an empty result, not a crash.
 func TestHistoryCommandsEmptyDatabase(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "empty.db")
-	db, err := sqlite.Open(context.Background(), dbPath)
+	db, _, err := sqlite.Create(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
