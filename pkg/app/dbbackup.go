@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,6 +42,9 @@ Examples:
 				return usageErrorf("db backup: %s exists; a backup never overwrites a file (choose a new name)", dest)
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("db backup: %w", err)
+			}
+			if st, err := os.Stat(filepath.Dir(dest)); err != nil || !st.IsDir() {
+				return usageErrorf("db backup: %s: the directory %s does not exist (keysync never creates it)", dest, filepath.Dir(dest))
 			}
 			path, err := databasePath(c)
 			if err != nil {

@@ -186,6 +186,10 @@ func TestDBBackupCheckVacuum(t *testing.T) {
 		t.Error("a refused backup changed the existing file")
 	}
 	opsFails(t, "backup without a file", o.run("db backup"), ExitUsage, "FILE")
+	opsFails(t, "backup into a missing directory", o.run("db backup", o.path("nowhere/b.db")), ExitUsage, "does not exist")
+	if _, err := os.Stat(o.path("nowhere")); !os.IsNotExist(err) {
+		t.Errorf("db backup created a directory: %v", err)
+	}
 
 	if out := o.ok("db check"); out != fmt.Sprintf("schema: ok (version %[1]d; this keysync carries %[1]d)\nintegrity_check: ok\nforeign_key_check: ok\n", opsMigrations(t)[len(opsMigrations(t))-1].Version) {
 		t.Errorf("db check of a healthy database:\n%s", out)
