@@ -76,6 +76,11 @@ func TestNoCommandCreatesADatabase(t *testing.T) {
 				"no database at "+db, "keysync db init --db "+db)
 		}
 	}
+	// schedule refuses at start rather than failing at every tick.
+	o.write("scheduled.yaml", "schedule: \"@every 1h\"\n"+opsConfig)
+	r := o.raw("schedule", "--config", o.path("scheduled.yaml"), "--db", o.path("keysnyc.db"))
+	opsFails(t, "schedule --db typo", r, ExitUsage, "keysync db init --db "+o.path("keysnyc.db"))
+	os.Remove(o.path("scheduled.yaml"))
 	if got := dirFiles(t, o.dir); !reflect.DeepEqual(got, before) {
 		t.Errorf("refused commands changed the directory:\n got %q\nwant %q", got, before)
 	}
