@@ -46,7 +46,9 @@ func TestNotifyWebhookProcess(t *testing.T) {
 
 			dir := t.TempDir()
 			writeSmall(t, dir)
-			// The same run without notify, on its own database: the outcome to keep.
+			// The same run without notify, on its own database (made on
+			// purpose: sync creates none from --db): the outcome to keep.
+			mustRun(t, dir, "db", "init", "--db", "plain.db")
 			plain := runKeysync(t, dir, append([]string{"sync", "--db", filepath.Join(dir, "plain.db"), "--output", filepath.Join(dir, "plain")}, tc.args...)...)
 			writeFile(t, dir, "keysync-config.yaml", smallConfig+"notify:\n  webhook: "+hook.URL+
 				"/hooks/${KEYSYNC_PROCESS_TEST_TOKEN}\n  on: [always]\n  retries: 0\n")

@@ -5,8 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -214,44 +212,44 @@ func openForReading(ctx context.Context, path string) (*sqlite.DB, error) {
 }
 
 // openFromFlags opens the database named by --db or the config for one
-// command. A writer refuses a missing database rather than creating one from
-// a typo in --db; only sync creates it.
+// command. A missing database is refused, never created: only sync (at the
+// config's own path) and db init create one.
 func openFromFlags(c *cli.Context, env Env, write bool) (*store, error) {
 	path, err := databasePath(c)
 	if err != nil {
 		return nil, err
 	}
-	if write {
-		if err := requireDB(path); err != nil {
-			return nil, err
-		}
+	if err := requireDB(c, path); err != nil {
+		return nil, err
 	}
 	return openStore(c.Context, env, logger(c, env.Stderr), path, write)
 }
 
-// openStore opens the database a command works on. A writing command takes
-// the run lock first, so it never interleaves with a sync; a reading command
-// never holds it but to apply a pending migration (openForReading).
+// openStore opens the existing database a command works on. A writing
+// command takes the run lock, so it never interleaves with a sync, but only
+// once the file has passed the checks of opening it (a keysync database, a
+// schema this keysync knows): a refused file never gets a .lock beside it. A
+// reading command never holds the lock but to apply a pending migration
+// (openForReading).
 func openStore(ctx context.Context, env Env, log *slog.Logger, path string, write bool) (*store, error) {
 	s := &store{}
-	if write {
-		l, err := sqlite.Acquire(path)
-		if err != nil {
-			return nil, err
-		}
-		s.lock = l
-	} else if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no database at %s: run `keysync sync` first", path)
-	}
 	var db *sqlite.DB
 	var err error
 	if write {
-		db, err = sqlite.Open(ctx, path)
-	} else {
-		db, err = openForReading(ctx, path)
-	}
-	if err != nil {
-		s.lock.Release()
+		if db, err = sqlite.OpenWithoutMigrating(ctx, path); err != nil {
+			return nil, err
+		}
+		if s.lock, err = sqlite.Acquire(path); err != nil {
+			db.Close()
+			return nil, err
+		}
+		// Under the lock: no other keysync is migrating now.
+		if err = db.Migrate(ctx); err != nil {
+			db.Close()
+			s.lock.Release()
+			return nil, err
+		}
+	} else if db, err = openForReading(ctx, path); err != nil {
 		return nil, err
 	}
 	db.Now = env.Now

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func opsStatus(t *testing.T, o *opsCase, args ...string) ([]string, opsResult) {
 	}
 	var out []string
 	for _, m := range ms {
-		if (m.State == sqlite.MigrationApplied) != (m.AppliedAt != "") {
+		if (m.State != sqlite.MigrationPending) != (m.AppliedAt != "") {
 			t.Errorf("migration %s: state %s with applied_at %q", m.Name, m.State, m.AppliedAt)
 		}
 		out = append(out, fmt.Sprintf("%d %s %s", m.Version, m.Name, m.State))
@@ -68,12 +69,20 @@ func TestDBStatusAndMigrate(t *testing.T) {
 		t.Errorf("db status created the database: %v", err)
 	}
 
-	// migrate creates it and applies everything, saying so.
+	// migrate never creates it, and says how to.
+	opsFails(t, "migrate without a database", o.run("db migrate"), ExitUsage, "no database at "+o.db(), "keysync db init")
+	if entries, _ := filepath.Glob(o.db() + "*"); len(entries) != 0 {
+		t.Errorf("db migrate without a database left files: %v", entries)
+	}
+
+	// init creates it and applies everything, saying so.
 	var want strings.Builder
+	fmt.Fprintf(&want, "created %s\n", o.db())
 	for _, m := range all {
 		fmt.Fprintf(&want, "applied %s (version %d)\n", m.Name, m.Version)
 	}
-	opsWant(t, "db migrate", o.ok("db migrate"), want.String())
+	opsWant(t, "db init", o.ok("db init"), want.String())
+	opsWant(t, "db init again", o.ok("db init"), fmt.Sprintf("up to date: version %d\n", last.Version))
 	got, _ = opsStatus(t, o)
 	opsWant(t, "status after migrate", got, applied)
 	opsWant(t, "db migrate again", o.ok("db migrate"), fmt.Sprintf("up to date: version %d\n", last.Version))
@@ -125,8 +134,8 @@ func TestDBStatusOfABlankFile(t *testing.T) {
 	if b, err := os.ReadFile(o.db()); err != nil || len(b) != 0 {
 		t.Errorf("db status wrote to a blank file: %d bytes, %v", len(b), err)
 	}
-	if out := o.ok("db migrate"); strings.Count(out, "applied ") != len(all) {
-		t.Errorf("db migrate of a blank file:\n%s", out)
+	if out := o.ok("db init"); strings.Count(out, "applied ") != len(all) || strings.Contains(out, "created") {
+		t.Errorf("db init of a blank file:\n%s", out)
 	}
 }
 

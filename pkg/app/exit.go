@@ -38,12 +38,20 @@ func ExitCode(err error) int {
 		usage    *usageError
 		transErr *sqlite.TransitionError
 		blocked  *reconcile.BlockedError
+		newer    *sqlite.NewerSchemaError
+		notOurs  *sqlite.NotKeysyncError
+		noDB     *sqlite.NoDatabaseError
+		noDir    *sqlite.NoDirError
+		exists   *sqlite.BackupExistsError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &cfgErr), errors.As(err, &usage), errors.As(err, &transErr):
 		return ExitUsage
+	case errors.As(err, &newer), errors.As(err, &notOurs), errors.As(err, &noDB), errors.As(err, &noDir),
+		errors.As(err, &exists):
+		return ExitUsage // the database named is not one this keysync may use
 	case errors.Is(err, sqlite.ErrLocked), errors.Is(err, sqlite.ErrBusy):
 		return ExitLocked
 	case errors.As(err, &blocked):

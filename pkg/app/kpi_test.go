@@ -21,7 +21,7 @@ func newKPIHistory(t *testing.T) *histFixture {
 	r := histRun(t, histDay(5), []string{"sync"}, f.path("safety.yaml"))
 	histExit(t, r, ExitBlocked, "min_rows")
 
-	db, err := sqlite.Open(context.Background(), f.db())
+	db, _, err := sqlite.Create(context.Background(), f.db())
 	if err != nil {
 		t.Fatal(err)
 	}

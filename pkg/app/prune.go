@@ -20,7 +20,9 @@ holds the latest run only. A pruned run's reports can no longer be rewritten
 with keysync report, and finding ages only count the runs that are kept.
 
 SQLite reuses the freed pages; to give them back to the file system, run
-'sqlite3 keysync.db vacuum' off-hours (it rewrites the whole file).
+keysync db vacuum off-hours (it rewrites the whole file). With retention:
+{ keep_runs: N } in the config, every successful normal sync prunes the same
+way in its final transaction.
 
 Examples:
   keysync prune --keep-runs 90
@@ -43,7 +45,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := requireDB(path); err != nil {
+			if err := requireDB(c, path); err != nil {
 				return err
 			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), path, true)

@@ -92,11 +92,11 @@ func TestPruneErrors(t *testing.T) {
 
 func TestPruneEmptyAndMissingDatabase(t *testing.T) {
 	o := newOpsCase(t)
-	opsFails(t, "no database", o.run("prune", "--keep-runs", "1"), ExitFailed, "no database")
+	opsFails(t, "no database", o.run("prune", "--keep-runs", "1"), ExitUsage, "no database")
 	if _, err := os.Stat(o.db()); !os.IsNotExist(err) {
 		t.Errorf("prune created the database it did not find: %v", err)
 	}
-	o.ok("db migrate")
+	o.ok("db init")
 	opsWant(t, "empty database", o.ok("prune", "--keep-runs", "1"), "no succeeded run yet: nothing to prune\n")
 
 	// Only failed runs: nothing to keep, nothing to remove.

@@ -55,7 +55,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := requireDB(dbPath); err != nil {
+			if err := requireDB(c, dbPath); err != nil {
 				return err
 			}
 			s, err := openStore(c.Context, env, logger(c, env.Stderr), dbPath, true)

@@ -168,11 +168,11 @@ func TestReportErrors(t *testing.T) {
 
 func TestReportEmptyAndMissingDatabase(t *testing.T) {
 	o := newOpsCase(t)
-	opsFails(t, "no database", o.run("report", "--run", "1", "--output", o.path("out")), ExitFailed, "no database")
+	opsFails(t, "no database", o.run("report", "--run", "1", "--output", o.path("out")), ExitUsage, "no database")
 	if _, err := os.Stat(o.db()); !os.IsNotExist(err) {
 		t.Errorf("report created the database it did not find: %v", err)
 	}
-	o.ok("db migrate")
+	o.ok("db init")
 	opsFails(t, "empty database", o.run("report", "--run", "1", "--output", o.path("out")), ExitUsage, "no run 1")
 }
 

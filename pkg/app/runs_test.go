@@ -333,12 +333,12 @@ func TestRunsErrors(t *testing.T) {
 }
 
 // TestHistoryCommandsEmptyDatabase runs every history command on a database
-// that sqlite.Open just created: each says there is nothing yet and prints
+// that sqlite.Create just created: each says there is nothing yet and prints
 // an empty result, not a crash.
 func TestHistoryCommandsEmptyDatabase(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "empty.db")
-	db, err := sqlite.Open(context.Background(), dbPath)
+	db, _, err := sqlite.Create(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,10 +403,10 @@ func TestHistoryCommandsMissingDatabase(t *testing.T) {
 			args = append(args, "1")
 		}
 		r := histRun(t, histDay(1), strings.Fields(words), f.path("keysync-config.yaml"), args...)
-		histExit(t, r, ExitFailed, "no database at "+dbPath, "keysync sync")
+		histExit(t, r, ExitUsage, "no database at "+dbPath, "keysync db init --db "+dbPath)
 		// Through the config too: its database does not exist yet.
 		r = histRun(t, histDay(1), strings.Fields(words), f.path("keysync-config.yaml"), args[2:]...)
-		histExit(t, r, ExitFailed, "no database at "+f.db())
+		histExit(t, r, ExitUsage, "no database at "+f.db(), "keysync sync")
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a reading command created %v", entries)

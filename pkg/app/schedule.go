@@ -40,6 +40,12 @@ Examples:
 			if err != nil {
 				return usageErrorf("schedule: %q: %v", cfg.Schedule, err)
 			}
+			// A --db typo would fail every tick: refuse it at once instead.
+			if p := c.String("db"); p != "" {
+				if err := requireDB(c, p); err != nil {
+					return err
+				}
+			}
 			return runSchedule(c, env, sched, cfg.Schedule)
 		},
 	}

@@ -53,7 +53,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := requireDB(path); err != nil {
+			if err := requireDB(c, path); err != nil {
 				return err
 			}
 			db, err := sqlite.OpenReadOnly(c.Context, path)

@@ -170,12 +170,12 @@ func TestSQLErrors(t *testing.T) {
 
 func TestSQLEmptyAndMissingDatabase(t *testing.T) {
 	o := newOpsCase(t)
-	opsFails(t, "no database", o.run("sql", "SELECT * FROM runs"), ExitFailed, "no database", "keysync sync")
+	opsFails(t, "no database", o.run("sql", "SELECT * FROM runs"), ExitUsage, "no database", "keysync sync")
 	if _, err := os.Stat(o.db()); !os.IsNotExist(err) {
 		t.Errorf("sql created the database it did not find: %v", err)
 	}
 
-	o.ok("db migrate")
+	o.ok("db init")
 	opsWant(t, "runs of an empty database", o.ok("sql", "SELECT run_id, status FROM runs"), "run_id,status\n")
 	opsWant(t, "json", o.ok("sql", "--format", "json", "SELECT * FROM master_key_registry"), "[]\n")
 

@@ -1,8 +1,12 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +16,7 @@ import (
 	"github.com/keysync/keysync/pkg/notify"
 	"github.com/keysync/keysync/pkg/progress"
 	"github.com/keysync/keysync/pkg/reconcile"
+	"github.com/keysync/keysync/pkg/sqlite"
 )
 
 func syncCommand(env Env) *cli.Command {
@@ -93,7 +98,7 @@ func syncOnce(c *cli.Context, env Env, term *progress.Terminal) (reconcile.Resul
 		run.Mode = keysync.ModeDryRun
 	}
 	notifier := notify.New(cfg.Notify, log)
-	s, err := openStore(c.Context, env, log, cfg.Database, true)
+	s, err := openSyncStore(c, env, log, cfg.Database)
 	if err != nil {
 		run.Err, run.Finished = err, env.Now()
 		notifier.AfterRun(c.Context, nil, run)
@@ -107,6 +112,36 @@ func syncOnce(c *cli.Context, env Env, term *progress.Terminal) (reconcile.Resul
 	run.Result, run.Err, run.Finished = res, err, env.Now()
 	notifier.AfterRun(c.Context, s.DB, run)
 	return res, err
+}
+
+// openSyncStore opens the database of a run, under the run lock. A missing
+// database is created only at the config's own database path, the first run
+// of a new setup, and only in a directory that exists; --db naming a missing
+// file is refused (a typo must not start an empty history).
+func openSyncStore(c *cli.Context, env Env, log *slog.Logger, path string) (*store, error) {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return openStore(c.Context, env, log, path, true)
+	}
+	if c.String("db") != "" {
+		return nil, requireDB(c, path)
+	}
+	if err := sqlite.RequireDir(path); err != nil {
+		return nil, usageErrorf("%v: create the directory, or set database: in the config", err)
+	}
+	lock, err := sqlite.Acquire(path)
+	if err != nil {
+		return nil, err
+	}
+	db, created, err := sqlite.Create(c.Context, path)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	if created {
+		log.Warn("created database", "path", db.Path())
+	}
+	db.Now, db.Log = env.Now, log
+	return &store{DB: db, lock: lock}, nil
 }
 
 // stderrProgress is the progress display of a run on stderr: nil when

@@ -56,6 +56,7 @@ type Config struct {
 	// reported missing from a peer (it counts as pending); 0 turns it off.
 	GracePeriod time.Duration
 	Notify      Notify // the webhook told of run outcomes; see notify.go
+	Retention   Retention
 
 	// DryRun is set only by the --dry-run flag (Overrides); the file has no
 	// such key, because a dry run is a decision per invocation.
@@ -65,6 +66,15 @@ type Config struct {
 // MaxSources is how many sources one config may have: the store gives each
 // system a bit of a 64-bit signed presence mask (bits 1 to 62).
 const MaxSources = 62
+
+// Retention is the upkeep a successful normal run does in its final
+// transaction; the zero value does none.
+type Retention struct {
+	// KeepRuns, when at least 1, prunes the findings and rejected rows of the
+	// runs older than the newest KeepRuns succeeded runs, as
+	// `keysync prune --keep-runs N` does. 0 turns it off.
+	KeepRuns int
+}
 
 // Provisioning says how master keys are derived and registered (SPEC §6).
 type Provisioning struct {

@@ -596,3 +596,35 @@ func writeFile(tb testing.TB, path, data string) {
 		tb.Fatal(err)
 	}
 }
+
+func TestParse_Retention(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want int
+	}{
+		{"", 0}, // off by default
+		{"retention: {keep_runs: 0}\n", 0},
+		{"retention: {keep_runs: 90}\n", 90},
+		{"retention: {}\n", 0},
+	} {
+		if got := MustParse(t, tt.yaml+twoSources).Retention.KeepRuns; got != tt.want {
+			t.Errorf("%q: keep_runs = %d, want %d", tt.yaml, got, tt.want)
+		}
+	}
+	for _, tt := range []struct{ yaml, field, value string }{
+		{"retention: {keep_runs: -1}\n", "retention.keep_runs", "-1"},
+		{"retention: {keep_runs: many}\n", "retention.keep_runs", "many"},
+		{"retention: {keep_days: 3}\n", "retention.keep_days", ""},
+	} {
+		_, err := config.Parse(strings.NewReader(tt.yaml+twoSources), dir)
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Field != tt.field || (tt.value != "" && ce.Value != tt.value) {
+			t.Errorf("%q: err = %v, want field %s value %q", tt.yaml, err, tt.field, tt.value)
+		}
+	}
+	c := MustParse(t, twoSources)
+	c.Retention.KeepRuns = -3
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "retention.keep_runs") {
+		t.Errorf("Validate with keep_runs -3: %v", err)
+	}
+}

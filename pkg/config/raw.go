@@ -28,6 +28,11 @@ type rawConfig struct {
 	Safety       *rawSafety            `yaml:"safety"`
 	GracePeriod  *string               `yaml:"grace_period"`
 	Notify       *rawNotify            `yaml:"notify"`
+	Retention    *rawRetention         `yaml:"retention"`
+}
+
+type rawRetention struct {
+	KeepRuns *int `yaml:"keep_runs"`
 }
 
 type rawNormalize struct {
@@ -422,6 +427,12 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 				}
 			}
 		}
+	}
+	if rt := r.Retention; rt != nil && rt.KeepRuns != nil {
+		if *rt.KeepRuns < 0 {
+			return nil, errorf("retention.keep_runs", strconv.Itoa(*rt.KeepRuns), "must not be negative (0 turns retention off)")
+		}
+		c.Retention.KeepRuns = *rt.KeepRuns
 	}
 	notify, err := r.Notify.config()
 	if err != nil {

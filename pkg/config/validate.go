@@ -42,6 +42,9 @@ func (c *Config) Validate() error {
 	if c.OutputDir == "" {
 		return errorf("output_dir", "", "must not be empty")
 	}
+	if c.Retention.KeepRuns < 0 {
+		return errorf("retention.keep_runs", strconv.Itoa(c.Retention.KeepRuns), "must not be negative (0 turns retention off)")
+	}
 	if err := c.validateNormalize(); err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func newEnv(t *testing.T, a, b []string, extra string) *env {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.Path = filepath.Join(dir, "keysync-config.yaml")
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keysync.db"))
+	db, _, err := sqlite.Create(context.Background(), filepath.Join(dir, "keysync.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

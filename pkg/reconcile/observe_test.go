@@ -56,7 +56,7 @@ func observedRun(t *testing.T, rowsA, rowsB int, extra string) (*recorder, map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keysync.db"))
+	db, _, err := sqlite.Create(context.Background(), filepath.Join(dir, "keysync.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestObserverOnAFailedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "keysync.db"))
+	db, _, err := sqlite.Create(context.Background(), filepath.Join(dir, "keysync.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		AutoApprove: cfg.Provisioning.AutoApprove,
 		DryRun:      cfg.DryRun,
 		GracePeriod: cfg.GracePeriod,
+		KeepRuns:    cfg.Retention.KeepRuns,
 		Elapsed:     func() time.Duration { return time.Since(start) },
 		Phases:      phases,
 		BeforeCommit: func(ctx context.Context, r *sqlite.Reader) error {

@@ -187,7 +187,7 @@ func run(t *testing.T, dir, name string, log *bytes.Buffer) (reconcile.Result, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), cfg.Database)
+	db, _, err := sqlite.Create(context.Background(), cfg.Database)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,9 @@ func TestOpenAppliesMigrations(t *testing.T) {
 
 func TestOpenTwice(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sub", "dir", "keysync.db") // Open creates the directories
+	path := filepath.Join(t.TempDir(), "keysync.db")
 
-	first, err := sqlite.Open(ctx, path)
+	first, _, err := sqlite.Create(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

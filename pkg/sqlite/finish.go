@@ -34,6 +34,10 @@ type Finish struct {
 	// result is written, so reports can be rendered from exactly what is about
 	// to be committed. An error from it rolls the whole run back.
 	BeforeCommit func(ctx context.Context, r *Reader) error
+	// KeepRuns, when at least 1, prunes the findings and rejected rows of the
+	// runs older than the newest KeepRuns succeeded runs in the same
+	// transaction (retention.go); a dry run prunes nothing.
+	KeepRuns int
 }
 
 // Phases are the durations of a run's phases, recorded on its runs row.
@@ -122,6 +126,9 @@ func (d *DB) FinishRun(ctx context.Context, f Finish) (KPIs, error) {
 		p.Extract.Milliseconds(), p.Load.Milliseconds(), p.Compare.Milliseconds(),
 		p.Persist.Milliseconds(), p.Report.Milliseconds(), d.now(), took.Milliseconds(), f.RunID); err != nil {
 		return KPIs{}, fmt.Errorf("finish run %d: record phases: %w", f.RunID, err)
+	}
+	if err := d.retain(ctx, tx, f); err != nil {
+		return KPIs{}, fmt.Errorf("finish run %d: %w", f.RunID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return KPIs{}, fmt.Errorf("finish run %d: commit: %w", f.RunID, wrapBusy(err))

@@ -28,7 +28,7 @@ func histDay(n int) time.Time {
 func histOpen(t *testing.T) *DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keysync.db")
-	d, err := Open(context.Background(), path)
+	d, _, err := Create(context.Background(), path)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

@@ -23,15 +23,14 @@ type Lock struct {
 func LockPath(dbPath string) string { return dbPath + ".lock" }
 
 // Acquire takes the run lock of the database at dbPath without waiting. It
-// returns an error wrapping ErrLocked when another process holds it.
+// returns an error wrapping ErrLocked when another process holds it. It
+// creates dbPath's lock file but never a directory: refuse a database you
+// will not open before taking its lock, or its .lock stays behind.
 func Acquire(dbPath string) (*Lock, error) {
 	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
 		dbPath = real // one lock per database file, however it is reached
 	}
 	path := LockPath(dbPath)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)

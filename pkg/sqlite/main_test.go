@@ -39,7 +39,7 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 
 func mustOpenDBAt(tb testing.TB, path string) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, _, err := sqlite.Create(context.Background(), path)
 	if err != nil {
 		tb.Fatalf("open %s: %v", path, err)
 	}

@@ -132,22 +132,34 @@ type Pruned struct {
 // touched; staging holds only the latest run and is left alone. The caller
 // holds the run lock.
 func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
-	var p Pruned
 	if keep < 1 {
-		return p, fmt.Errorf("prune: keep %d runs: must be at least 1", keep)
+		return Pruned{}, fmt.Errorf("prune: keep %d runs: must be at least 1", keep)
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return p, fmt.Errorf("prune: %w", wrapBusy(err))
+		return Pruned{}, fmt.Errorf("prune: %w", wrapBusy(err))
 	}
 	defer tx.Rollback()
+	p, err := prune(ctx, tx, keep)
+	if err != nil {
+		return Pruned{}, fmt.Errorf("prune: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Pruned{}, fmt.Errorf("prune: commit: %w", wrapBusy(err))
+	}
+	return p, nil
+}
 
+// prune is Prune inside tx: `keysync prune` and a run's retention
+// (retention.go) share it, so both keep exactly the same runs.
+func prune(ctx context.Context, tx *sql.Tx, keep int) (Pruned, error) {
+	var p Pruned
 	var from sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `
 		SELECT MIN(run_id) FROM (
 			SELECT run_id FROM runs WHERE status = 'succeeded' ORDER BY run_id DESC LIMIT ?)`,
 		keep).Scan(&from); err != nil {
-		return p, fmt.Errorf("prune: %w", wrapBusy(err))
+		return p, fmt.Errorf("oldest kept run: %w", wrapBusy(err))
 	}
 	if !from.Valid {
 		return p, nil
@@ -158,7 +170,7 @@ func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
 			SELECT run_id FROM findings WHERE run_id < :from
 			UNION SELECT run_id FROM rejected_rows WHERE run_id < :from)`,
 		sql.Named("from", p.KeptFrom)).Scan(&p.Runs); err != nil {
-		return p, fmt.Errorf("prune: %w", wrapBusy(err))
+		return p, fmt.Errorf("count pruned runs: %w", wrapBusy(err))
 	}
 	for _, t := range []struct {
 		table string
@@ -166,14 +178,11 @@ func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
 	}{{"findings", &p.Findings}, {"rejected_rows", &p.Rejected}} {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.table+` WHERE run_id < ?`, p.KeptFrom)
 		if err != nil {
-			return Pruned{}, fmt.Errorf("prune %s: %w", t.table, wrapBusy(err))
+			return Pruned{}, fmt.Errorf("delete from %s: %w", t.table, wrapBusy(err))
 		}
 		if *t.n, err = res.RowsAffected(); err != nil {
-			return Pruned{}, fmt.Errorf("prune %s: %w", t.table, err)
+			return Pruned{}, fmt.Errorf("delete from %s: %w", t.table, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return Pruned{}, fmt.Errorf("prune: commit: %w", wrapBusy(err))
 	}
 	return p, nil
 }
@@ -182,7 +191,7 @@ func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
 type Migration struct {
 	Version   int64  `csv:"version" json:"version"`
 	Name      string `csv:"name" json:"name"`
-	State     string `csv:"state" json:"state"`           // applied or pending
+	State     string `csv:"state" json:"state"`           // applied, pending or unknown (newer)
 	AppliedAt string `csv:"applied_at" json:"applied_at"` // RFC 3339 UTC; empty when pending
 }
 
@@ -190,6 +199,9 @@ type Migration struct {
 const (
 	MigrationApplied = "applied"
 	MigrationPending = "pending"
+	// MigrationNewer is a migration the database has and this keysync does
+	// not carry: a newer keysync applied it.
+	MigrationNewer = "unknown (newer)"
 )
 
 // Migrations lists the migrations embedded in keysync, every one pending: the
@@ -212,15 +224,16 @@ func Migrations() ([]Migration, error) {
 }
 
 // MigrationStates lists every migration with whether this database has it,
-// without applying any. It works on a database opened with OpenReadOnly: a
-// file goose never touched (no version table) has every migration pending.
+// without applying any, then the migrations the database has that this
+// keysync does not carry (MigrationNewer, no name). It works on a database
+// opened with OpenReadOnly or OpenAny: a file goose never touched (no version
+// table) has every migration pending.
 func (d *DB) MigrationStates(ctx context.Context) ([]Migration, error) {
-	var n int
-	if err := d.db.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("migration status %s: %w", d.path, wrapBusy(err))
+	schema, err := d.Schema(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status %s: %w", d.path, err)
 	}
-	if n == 0 {
+	if schema.Version == 0 && len(schema.Unknown) == 0 {
 		// goose's Status would try to create its table, which a read-only
 		// database refuses (after retrying for seconds).
 		return Migrations()
@@ -229,7 +242,7 @@ func (d *DB) MigrationStates(ctx context.Context) ([]Migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migration status %s: %w", d.path, wrapBusy(err))
 	}
-	out := make([]Migration, 0, len(st))
+	out := make([]Migration, 0, len(st)+len(schema.Unknown))
 	for _, s := range st {
 		m := Migration{Version: s.Source.Version, Name: path.Base(s.Source.Path), State: MigrationPending}
 		if s.State == goose.StateApplied {
@@ -238,6 +251,10 @@ func (d *DB) MigrationStates(ctx context.Context) ([]Migration, error) {
 		}
 		out = append(out, m)
 	}
+	for _, u := range schema.Unknown {
+		out = append(out, Migration{Version: u.Version, State: MigrationNewer, AppliedAt: u.AppliedAt})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
@@ -249,7 +266,7 @@ func (d *DB) HasPending(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, m := range states {
-		if m.State != MigrationApplied {
+		if m.State == MigrationPending {
 			return true, nil
 		}
 	}

@@ -81,7 +81,7 @@ func newOpsHistory(t *testing.T) *opsHistory {
 	t.Helper()
 	dir := t.TempDir()
 	h := &opsHistory{dir: dir, cfg: opsConfig(t, dir), path: filepath.Join(dir, "keysync.db")}
-	db, err := sqlite.Open(context.Background(), h.path)
+	db, _, err := sqlite.Create(context.Background(), h.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func TestMigrations(t *testing.T) {
 
 	t.Run("last version pending", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "keysync.db")
-		db, err := sqlite.Open(ctx, path)
+		db, _, err := sqlite.Create(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
