@@ -76,6 +76,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError{err}
 	}
 	res, err := floor.Run(ctx, cfg, *out, log)
+	if errors.Is(err, floor.ErrUnsupported) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}

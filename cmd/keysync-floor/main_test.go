@@ -15,6 +15,10 @@ func TestRun(t *testing.T) {
 	cfg := filepath.Join(dir, "keysync-config.yaml")
 	os.WriteFile(cfg, []byte("sources:\n  A: { path: ./A.csv }\n  B: { path: ./B.csv }\n"), 0o644)
 	out := filepath.Join(dir, "out")
+	grace := filepath.Join(dir, "grace.yaml")
+	os.WriteFile(grace, []byte("grace_period: 1h\nsources:\n  A: { path: ./A.csv }\n  B: { path: ./B.csv }\n"), 0o644)
+	noB := filepath.Join(dir, "nob.yaml")
+	os.WriteFile(noB, []byte("sources:\n  A: { path: ./A.csv }\n  B: { path: ./none.csv }\n"), 0o644)
 
 	tests := []struct {
 		name    string
@@ -26,6 +30,8 @@ func TestRun(t *testing.T) {
 		{"no output", []string{"--config", cfg}, true, "--output DIR is required"},
 		{"an argument", []string{"--config", cfg, "--output", out, "x"}, true, "no arguments expected"},
 		{"bad log format", []string{"--config", cfg, "--output", out, "--log-format", "xml"}, true, `--log-format "xml"`},
+		{"grace period", []string{"--config", grace, "--output", out}, true, "grace_period 1h0m0s: the floor does not support it"},
+		{"missing source", []string{"--config", noB, "--output", out}, false, `source "B"`},
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml"), "--output", out}, true, "none.yaml"},
 	}
 	for _, tt := range tests {
@@ -43,6 +49,7 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
+	// What the first case wrote; the failed runs after it left it alone.
 	got, err := os.ReadFile(filepath.Join(out, "diff_missing_in_A.csv"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,5 +57,8 @@ func TestRun(t *testing.T) {
 	want := "run_id,system,source_key,key,master_key,status,entity_type,location_ref,last_seen_at\n1,B,b-1,B-1,B-1,Proposed,,,\n"
 	if string(got) != want {
 		t.Errorf("diff_missing_in_A.csv:\n%s\nwant:\n%s", got, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".*tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %q", left)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +26,9 @@ import (
 // RunID is the run_id of every row the floor writes: that of the first run
 // on a fresh database.
 const RunID = 1
+
+// ErrUnsupported marks a config the floor cannot reconcile as keysync would.
+var ErrUnsupported = errors.New("the floor does not support it")
 
 // Result is what Run did.
 type Result struct {
@@ -81,6 +85,7 @@ type job struct {
 
 	rejected   []keysync.RejectedRow
 	exceptions []keysync.Exception
+	files      []*csvFile // the reports, under temporary names until commit
 }
 
 // Run reads the sources of cfg, compares them as SPEC §5 says, and writes
@@ -88,7 +93,7 @@ type job struct {
 // database and output formats are not used: only CSV is written.
 func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) (Result, error) {
 	if cfg.GracePeriod > 0 {
-		return Result{}, fmt.Errorf("config %s: grace_period %s: the floor has no grace period; remove it to compare", cfg.Path, cfg.GracePeriod)
+		return Result{}, fmt.Errorf("config %s: grace_period %s: %w: remove it to compare", cfg.Path, cfg.GracePeriod, ErrUnsupported)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("create output directory: %w", err)
@@ -97,6 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 	if cfg.Provisioning.AutoApprove {
 		j.newStatus = string(keysync.StatusActive)
 	}
+	defer j.discard()
 	var res Result
 	start := time.Now()
 	aSum, err := j.read(ctx, cfg.Authority, j.acceptAuthority)
@@ -120,18 +126,16 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 				System: cfg.Authority, Key: k.first.Key, Count: k.count, Detail: detail(k.first.RawKey, k.more)})
 		}
 	}
-	missingInA, err := create(dir, report.MissingInAName, "run_id", "system", "source_key", "key", "master_key", "status",
+	missingInA, err := j.create(dir, report.MissingInAName, "run_id", "system", "source_key", "key", "master_key", "status",
 		"entity_type", "location_ref", "last_seen_at")
 	if err != nil {
 		return res, err
 	}
-	defer missingInA.abandon()
-	missingFrom, err := create(dir, report.MissingFromSystemName, "run_id", "system", "master_key", "source_key",
+	missingFrom, err := j.create(dir, report.MissingFromSystemName, "run_id", "system", "master_key", "source_key",
 		"entity_type", "location_ref", "last_seen_at")
 	if err != nil {
 		return res, err
 	}
-	defer missingFrom.abandon()
 	res.Compare += time.Since(start)
 
 	summary := []keysync.SummaryRow{aSum}
@@ -163,6 +167,9 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 		return res, err
 	}
 	if err := j.writeRest(dir, summary); err != nil {
+		return res, err
+	}
+	if err := j.commit(); err != nil {
 		return res, err
 	}
 	res.Compare += time.Since(start)
@@ -298,12 +305,11 @@ func (j *job) comparePeer(sum *keysync.SummaryRow, missingInA, missingFrom *csvF
 // in its report's order.
 func (j *job) writeRest(dir string, summary []keysync.SummaryRow) error {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
-	f, err := create(dir, report.SummaryName, "run_id", "system", "role", "rows_read", "rows_rejected",
+	f, err := j.create(dir, report.SummaryName, "run_id", "system", "role", "rows_read", "rows_rejected",
 		"distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed")
 	if err != nil {
 		return err
 	}
-	defer f.abandon()
 	for _, s := range summary {
 		if err := f.write(itoa(s.RunID), s.System, string(s.Role), itoa(s.RowsRead), itoa(s.RowsRejected),
 			itoa(s.DistinctKeys), itoa(s.DuplicateKeys), itoa(s.Matched), itoa(s.MissingInA),
@@ -318,10 +324,9 @@ func (j *job) writeRest(dir string, summary []keysync.SummaryRow) error {
 	slices.SortFunc(j.exceptions, func(a, b keysync.Exception) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), strings.Compare(a.System, b.System), strings.Compare(a.Key, b.Key))
 	})
-	if f, err = create(dir, report.ExceptionsName, "run_id", "kind", "system", "key", "count", "detail"); err != nil {
+	if f, err = j.create(dir, report.ExceptionsName, "run_id", "kind", "system", "key", "count", "detail"); err != nil {
 		return err
 	}
-	defer f.abandon()
 	for _, e := range j.exceptions {
 		if err := f.write(itoa(e.RunID), string(e.Kind), e.System, e.Key, itoa(e.Count), e.Detail); err != nil {
 			return err
@@ -333,10 +338,9 @@ func (j *job) writeRest(dir string, summary []keysync.SummaryRow) error {
 
 	// Each source's rejections are in record order already.
 	slices.SortStableFunc(j.rejected, func(a, b keysync.RejectedRow) int { return strings.Compare(a.System, b.System) })
-	if f, err = create(dir, report.RejectedName, "run_id", "system", "record", "raw_key", "reason"); err != nil {
+	if f, err = j.create(dir, report.RejectedName, "run_id", "system", "record", "raw_key", "reason"); err != nil {
 		return err
 	}
-	defer f.abandon()
 	for _, r := range j.rejected {
 		if err := f.write(itoa(r.RunID), r.System, itoa(r.Record), r.RawKey, string(r.Reason)); err != nil {
 			return err
@@ -346,21 +350,27 @@ func (j *job) writeRest(dir string, summary []keysync.SummaryRow) error {
 }
 
 // csvFile is one report being written: CSV with a header row and LF line
-// ends, as keysync writes it.
+// ends, as keysync writes it, under a temporary name beside its own.
 type csvFile struct {
 	path string
 	f    *os.File
 	w    *csv.Writer
 }
 
-func create(dir, name string, header ...string) (*csvFile, error) {
+// create starts the report name in dir.
+func (j *job) create(dir, name string, header ...string) (*csvFile, error) {
 	path := filepath.Join(dir, name+".csv")
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(dir, "."+name+".csv.tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("write report: %w", err)
+		return nil, fmt.Errorf("write report %s: %w", path, err)
+	}
+	j.files = append(j.files, &csvFile{path: path, f: f}) // discarded on failure from here on
+	if err := f.Chmod(0o644); err != nil {
+		return nil, fmt.Errorf("write report %s: %w", path, err)
 	}
 	// csv.NewWriter keeps a bufio.Writer this large instead of adding its own.
-	c := &csvFile{path: path, f: f, w: csv.NewWriter(bufio.NewWriterSize(f, 64<<10))}
+	c := j.files[len(j.files)-1]
+	c.w = csv.NewWriter(bufio.NewWriterSize(f, 64<<10))
 	return c, c.write(header...)
 }
 
@@ -371,22 +381,35 @@ func (c *csvFile) write(fields ...string) error {
 	return nil
 }
 
+// close writes out what is buffered; the file keeps its temporary name.
 func (c *csvFile) close() error {
 	c.w.Flush()
 	err := c.w.Error()
 	if cerr := c.f.Close(); err == nil {
 		err = cerr
 	}
-	c.f = nil
 	if err != nil {
 		return fmt.Errorf("write report %s: %w", c.path, err)
 	}
 	return nil
 }
 
-// abandon closes a file that close did not, after an error.
-func (c *csvFile) abandon() {
-	if c.f != nil {
+// commit gives every closed report its own name, once all are written, so a
+// failed run leaves the previous reports as they were.
+func (j *job) commit() error {
+	for _, c := range j.files {
+		if err := os.Rename(c.f.Name(), c.path); err != nil {
+			return fmt.Errorf("write report %s: %w", c.path, err)
+		}
+	}
+	j.files = nil
+	return nil
+}
+
+// discard removes the reports not committed.
+func (j *job) discard() {
+	for _, c := range j.files {
 		c.f.Close()
+		os.Remove(c.f.Name())
 	}
 }

@@ -214,7 +214,7 @@ func TestRunRefuses(t *testing.T) {
 		config  string
 		wantErr string
 	}{
-		{"grace period", "grace_period: 36h\n", "grace_period 36h0m0s: the floor has no grace period"},
+		{"grace period", "grace_period: 36h\n", "grace_period 36h0m0s: the floor does not support it"},
 		{"missing source file", "", `source "B": `},
 	}
 	for _, tt := range tests {
