@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("floor done", "rows", res.Rows, "read_ms", res.Read.Milliseconds(),
-		"compare_ms", res.Compare.Milliseconds(), "output", *out)
+	log.Info("floor done", "rows", res.Rows, "authority_ms", res.Authority.Milliseconds(),
+		"peers_ms", res.Peers.Milliseconds(), "write_ms", res.Write.Milliseconds(), "output", *out)
 	return nil
 }

@@ -213,23 +213,37 @@ func TestRunRefuses(t *testing.T) {
 		name    string
 		config  string
 		wantErr string
+		cancel  bool
 	}{
-		{"grace period", "grace_period: 36h\n", "grace_period 36h0m0s: the floor does not support it"},
-		{"missing source file", "", `source "B": `},
+		{"grace period", "grace_period: 36h\n", "grace_period 36h0m0s: the floor does not support it", false},
+		{"a peer's file missing", "", `source "C": `, false},
+		{"cancelled", "", "context canceled", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "A.csv"), "source_key\na-1\n")
+			for _, s := range []string{"A", "B", "D", "E"} { // not C
+				writeFile(t, filepath.Join(dir, s+".csv"), "source_key\nk-1\nk-2\n")
+			}
 			cfgPath := filepath.Join(dir, "keysync-config.yaml")
-			writeFile(t, cfgPath, tt.config+"sources:\n  A: { path: ./A.csv }\n  B: { path: ./B.csv }\n")
+			writeFile(t, cfgPath, tt.config+"sources:\n  A: { path: ./A.csv }\n  B: { path: ./B.csv }\n"+
+				"  C: { path: ./C.csv }\n  D: { path: ./D.csv }\n  E: { path: ./E.csv }\n")
 			cfg, err := config.Load(cfgPath)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = floor.Run(context.Background(), cfg, filepath.Join(dir, "out"), slog.New(slog.DiscardHandler))
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cancel {
+				cancel()
+			}
+			defer cancel()
+			out := filepath.Join(dir, "out")
+			_, err = floor.Run(ctx, cfg, out, slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Run: %v, want an error with %q", err, tt.wantErr)
+			}
+			if left, _ := os.ReadDir(out); len(left) > 0 {
+				t.Errorf("a failed run left %d files in %s", len(left), out)
 			}
 		})
 	}
