@@ -6,7 +6,8 @@
 // It reads every source with keysync's own extractors and normalization
 // (pkg/source, pkg/normalize, driven exactly as a run drives them), so the
 // parse and normalize cost is the same on both sides, then does the
-// comparison of SPEC §5 in memory and writes the findings part of the
+// comparison of SPEC §5 in memory (the authority first, then the peers in
+// parallel on every CPU, as keysync too uses both cores) and writes the findings part of the
 // reports (SPEC §7): reconciliation_summary.csv, diff_missing_in_A.csv,
 // diff_missing_from_system.csv, exceptions.csv and rejected_rows.csv.
 //
