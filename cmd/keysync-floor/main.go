@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	cfgPath := fs.String("config", "keysync-config.yaml", "the keysync `FILE` to read the sources and options from")
 	out := fs.String("output", "", "the `DIR` to write the reports into (required; never the config's output_dir)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	verbose := fs.Bool("verbose", false, "log each source read, too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,12 +63,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *out == "" {
 		return usageError{errors.New("--output DIR is required")}
 	}
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if *verbose {
+		opts.Level = slog.LevelDebug
+	}
 	var log *slog.Logger
 	switch *logFormat {
 	case "text":
-		log = slog.New(slog.NewTextHandler(stderr, nil))
+		log = slog.New(slog.NewTextHandler(stderr, opts))
 	case "json":
-		log = slog.New(slog.NewJSONHandler(stderr, nil))
+		log = slog.New(slog.NewJSONHandler(stderr, opts))
 	default:
 		return usageError{fmt.Errorf("--log-format %q: use text or json", *logFormat)}
 	}

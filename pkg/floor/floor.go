@@ -71,6 +71,7 @@ func detail(first string, more []string) string {
 // per CPU, each forgotten once its findings are written.
 type job struct {
 	cfg       *config.Config
+	log       *slog.Logger
 	newStatus string // the registry status of a new master key
 
 	auth  map[string]int32 // A's keys: index into aKeys
@@ -113,7 +114,7 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("create output directory: %w", err)
 	}
-	j := &job{cfg: cfg, auth: map[string]int32{}, newStatus: string(keysync.StatusProposed)}
+	j := &job{cfg: cfg, log: log, auth: map[string]int32{}, newStatus: string(keysync.StatusProposed)}
 	if cfg.Provisioning.AutoApprove {
 		j.newStatus = string(keysync.StatusActive)
 	}
@@ -255,10 +256,13 @@ func (j *job) read(ctx context.Context, f *found, accept func(keysync.Row)) erro
 	}
 	s := &sink{found: f, accept: accept}
 	norm := normalize.New(j.cfg.Normalize)
+	start := time.Now()
 	stats, err := ex.Extract(ctx, source.Rules{System: system, Normalize: norm.Key}, s)
 	if err != nil {
 		return err
 	}
+	j.log.Debug("source read", "system", system, "rows", stats.RowsRead, "rejected", len(f.rejected),
+		"took", time.Since(start).Round(time.Millisecond))
 	f.sum.RowsRead, f.sum.RowsRejected = stats.RowsRead, int64(len(f.rejected))
 	return nil
 }
