@@ -284,14 +284,7 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		}
 		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}
 		rules := source.Rules{System: name, Normalize: norm.Key}
-		ex, err := source.New(source.Spec{
-			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
-			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
-			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims,
-			URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
-			PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
-			MaxPages: src.MaxPages, Retries: src.Retries, Backoff: src.Backoff,
-		})
+		ex, err := source.New(SourceSpec(cfg, name))
 		if err != nil {
 			return busy, &SourceError{System: name, Err: err}
 		}
