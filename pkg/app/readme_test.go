@@ -199,8 +199,8 @@ func TestREADMEQueries(t *testing.T) {
 	// staging tables are the latest run's scratch space, documented as a
 	// group.
 	rows, err := db.SQL().QueryContext(ctx, `
-		SELECT type, name FROM (SELECT type, name FROM main.sqlite_master
-		                        UNION ALL SELECT type, name FROM staging.sqlite_master)
+		SELECT DISTINCT type, name FROM (SELECT type, name FROM main.sqlite_master
+		                                 UNION ALL SELECT type, name FROM staging_0.sqlite_master)
 		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> 'goose_db_version'
 		ORDER BY type, name`)
 	if err != nil {

@@ -28,7 +28,7 @@ type DB struct {
 	// Log receives debug timings of the long statements; discarded by default.
 	Log *slog.Logger
 
-	attached      bool // the run's staging file is attached as schema staging
+	attachedParts int  // staging files attached as schemas staging_0, staging_1, …
 	authorityKeys bool // staging_authority_keys is filled
 }
 
@@ -235,8 +235,12 @@ func (d *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectSQLite3, d.db, migrations)
 }
 
-// Migrate applies every pending migration.
+// Migrate applies every pending migration. The staging files are detached
+// first: their TEMP views would shadow the database's own.
 func (d *DB) Migrate(ctx context.Context) error {
+	if err := d.detachStaging(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", d.path, err)
+	}
 	p, err := d.provider()
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", d.path, err)

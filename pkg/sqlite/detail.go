@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"modernc.org/sqlite"
 
@@ -35,6 +36,15 @@ func appendDetail(b []byte, r *keysync.Row) []byte {
 	b = append(b, r.EntityType...)
 	b = append(b, r.LocationRef...)
 	return append(b, r.LastSeenAt...)
+}
+
+// bufString is the text of buf[start:end] without a copy: valid while buf is
+// not written again.
+func bufString(buf []byte, start, end int) string {
+	if end <= start {
+		return ""
+	}
+	return unsafe.String(&buf[start], end-start)
 }
 
 // detailFields are the names keysync_detail takes, in packed order.

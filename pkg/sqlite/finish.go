@@ -145,7 +145,7 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		return KPIs{}, fmt.Errorf("find authority %q in staging: %w", f.Authority, err)
 	}
 	if f.Strategy == keysync.StrategyNamespaced {
-		if err := d.ensureAuthorityKeys(ctx, tx, f.Authority, authorityID); err != nil {
+		if err := d.ensureAuthorityKeys(ctx, tx, f.Authority); err != nil {
 			return KPIs{}, err
 		}
 	}
@@ -180,8 +180,6 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 		"decide_master_keys",
 		"insert_conflicts",
 		"set_missing_in_a_status",
-		"count_suppressed",
-		"count_pending",
 	)
 	var persist []string
 	if !f.DryRun {

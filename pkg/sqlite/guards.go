@@ -44,7 +44,7 @@ func (d *DB) GuardStats(ctx context.Context, authority string, strategy keysync.
 		return GuardStats{}, fmt.Errorf("guard stats: find authority %q: %w", authority, err)
 	}
 	if strategy == keysync.StrategyNamespaced {
-		if err := d.ensureAuthorityKeys(ctx, d.db, authority, authorityID); err != nil {
+		if err := d.ensureAuthorityKeys(ctx, d.db, authority); err != nil {
 			return GuardStats{}, fmt.Errorf("guard stats: %w", err)
 		}
 	}

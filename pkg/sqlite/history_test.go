@@ -181,6 +181,11 @@ func TestBaselineAndLatest(t *testing.T) {
 	}
 	histHistory(t, d)
 	histSync(t, d, histRun{day: 7, a: []string{"K1"}, b: []string{"K1"}, dry: true}) // run 6
+	// The run left its staging files attached, with TEMP views that would
+	// shadow the views of 00002 that Down drops: migrations run detached.
+	if err := d.detachStaging(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	latest, ok, err := r.LatestNormalRun(ctx)
 	if err != nil || !ok || latest != 5 {
@@ -559,6 +564,11 @@ func TestViewsMigrationDownUp(t *testing.T) {
 	}
 	histHistory(t, d)
 	histSync(t, d, histRun{day: 7, a: []string{"K1"}, b: []string{"K1"}, dry: true}) // run 6
+	// The run left its staging files attached, with TEMP views that would
+	// shadow the views of 00002 that Down drops: migrations run detached.
+	if err := d.detachStaging(ctx); err != nil {
+		t.Fatal(err)
+	}
 	latest := func() []string {
 		return histViewRows(t, d, `SELECT DISTINCT run_id FROM v_latest_run_summary`)
 	}

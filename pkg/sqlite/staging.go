@@ -11,33 +11,35 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/keysync/keysync/pkg/keysync"
 	"github.com/keysync/keysync/pkg/source"
 	sqlfiles "github.com/keysync/keysync/sql"
 )
 
-// rowsPerInsert is how many rows one multi-row INSERT carries: at 5
-// parameters a row it stays under SQLite's limit of 32766, and large batches
-// amortise the statement overhead.
-const rowsPerInsert = 4096
-
 // maxSystems is how many systems one run can stage: each is a bit of
 // staging_keys.mask, a 64-bit signed integer.
 const maxSystems = 62
 
-// stagingSchema is the name the staging file is attached under.
-const stagingSchema = "staging"
+// stagingParts is how many staging files a run splits its keys over, each
+// loaded and compared by a goroutine and a connection of its own: one per
+// core of the machines keysync is sized for.
+const stagingParts = 2
 
-// StagingDir is the directory of the disposable staging file of the database
-// at dbPath: <database>-staging, next to it.
+// StagingDir is the directory of the disposable staging files of the
+// database at dbPath: <database>-staging, next to it.
 func StagingDir(dbPath string) string { return dbPath + "-staging" }
 
-// StagingPath is the staging file of the database at dbPath.
-func StagingPath(dbPath string) string {
-	return filepath.Join(StagingDir(dbPath), "staging.db")
+// StagingPaths are the staging files of the database at dbPath, part-0.db
+// and on.
+func StagingPaths(dbPath string) []string {
+	paths := make([]string, stagingParts)
+	for i := range paths {
+		paths[i] = filepath.Join(StagingDir(dbPath), fmt.Sprintf("part-%d.db", i))
+	}
+	return paths
 }
 
 // StagingSystem names one system of a run and its role.
@@ -46,31 +48,29 @@ type StagingSystem struct {
 	Role keysync.Role
 }
 
-// Staging loads one run's normalized rows into the run's staging file, a
-// SQLite file of its own beside the database, written without a journal in
-// one transaction: it is disposable, so a crash may leave it half written and
-// the next run deletes it. Nothing in it is visible to the registry, findings
-// or audit log until FinishRun reads it.
+// Staging loads one run's normalized rows into the run's staging files,
+// SQLite files of their own beside the database. Each row goes to the file
+// its key_id picks, so all rows of a key are in one file, and each file is
+// written by a goroutine of its own without a journal in one transaction: it
+// is disposable, so a crash may leave it half written and the next run
+// deletes it. Nothing in it is visible to the registry, findings or audit
+// log until FinishRun reads it.
 type Staging struct {
 	db     *DB
-	file   *sql.DB // the staging file; closed by Commit
-	tx     *sql.Tx
+	parts  []*part
 	ids    map[string]int64
 	hasher keyHasher
-	stmt   *sql.Stmt
-	rejStm *sql.Stmt
-	args   []any
-	buf    []byte
 	log    *slog.Logger
-	staged int64            // rows staged so far: the row_id of the last one
-	first  map[string]int64 // each system's first row_id
+	wg     sync.WaitGroup
+	closed bool
 	// The system being staged and its last record: a system's rows arrive
-	// in file order, so row_id order is record order within it.
+	// in file order, so row_id order is record order within each file.
 	cur        string
 	lastRecord int64
+	seen       map[string]bool
 }
 
-// BeginStaging deletes the previous run's staging file, creates a new one
+// BeginStaging deletes the previous run's staging files, creates new ones
 // and registers the run's systems, authority first. The caller must hold the
 // run lock.
 func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Staging, error) {
@@ -87,24 +87,241 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
-	file, err := openStagingFile(ctx, StagingPath(d.path))
-	if err != nil {
-		return nil, fmt.Errorf("begin staging: %w", err)
+	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), log: d.Log, seen: map[string]bool{}}
+	for i, sys := range systems {
+		s.ids[sys.Name] = int64(i + 1)
 	}
-	s := &Staging{db: d, file: file, ids: map[string]int64{}, first: map[string]int64{},
-		hasher: newHasher(), log: d.Log}
-	if err := s.init(ctx, systems); err != nil {
-		s.Rollback()
-		return nil, fmt.Errorf("begin staging %s: %w", StagingPath(d.path), err)
+	for i, path := range StagingPaths(d.path) {
+		p, err := openPart(ctx, i, path, systems, d.Log)
+		if err != nil {
+			s.Rollback()
+			return nil, fmt.Errorf("begin staging: %w", err)
+		}
+		s.parts = append(s.parts, p)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			p.serve(ctx)
+		}()
 	}
 	return s, nil
 }
 
-// openStagingFile opens a new staging file for one writer: no journal, no
-// fsync (a crash costs nothing but the run, which is redone), an exclusive
-// lock. (PRAGMA threads bought the index's sort nothing here, and a larger
-// cache_size made it slower.)
-func openStagingFile(ctx context.Context, path string) (*sql.DB, error) {
+// AddRows stages accepted rows of system, in input order. The systems must
+// be staged one after the other.
+func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row) error {
+	id, ok := s.ids[system]
+	if !ok {
+		return fmt.Errorf("stage: unknown system %q", system)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if system != s.cur {
+		if s.seen[system] {
+			return fmt.Errorf("stage %s: its rows must arrive together, not after another system's", system)
+		}
+		s.seen[system], s.cur, s.lastRecord = true, system, 0
+	}
+	shares := make([]partRows, len(s.parts))
+	for i := range rows {
+		r := &rows[i]
+		if r.Record <= s.lastRecord {
+			return fmt.Errorf("stage %s: record %d after record %d: rows must arrive in file order", system, r.Record, s.lastRecord)
+		}
+		s.lastRecord = r.Record
+		keyID, check := s.hasher.ids(r.Key)
+		sh := &shares[uint64(keyID)%uint64(len(s.parts))]
+		sh.rows = append(sh.rows, *r)
+		sh.keyIDs = append(sh.keyIDs, keyID)
+		sh.checks = append(sh.checks, check)
+	}
+	// Queued, not awaited: the files insert while the next batch is read.
+	for i, p := range s.parts {
+		if len(shares[i].rows) == 0 {
+			continue
+		}
+		share := shares[i]
+		if err := p.queue(ctx, func(ctx context.Context) error { return p.addRows(ctx, id, share) }); err != nil {
+			return fmt.Errorf("stage %s: %w", system, err)
+		}
+	}
+	return nil
+}
+
+// AddReject stages one rejected row of system (in the first file).
+func (s *Staging) AddReject(ctx context.Context, system string, rej keysync.Rejection) error {
+	id, ok := s.ids[system]
+	if !ok {
+		return fmt.Errorf("stage: unknown system %q", system)
+	}
+	p := s.parts[0]
+	err := p.queue(ctx, func(ctx context.Context) error {
+		_, err := p.tx.ExecContext(ctx,
+			`INSERT INTO staging_rejects (system_id, record, raw_key, reason) VALUES (?, ?, ?, ?)`,
+			id, rej.Record, rej.RawKey, rej.Reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("stage rejected row %d of %s: %w", rej.Record, system, err)
+	}
+	return nil
+}
+
+// SetStats records what system's source read: its row count, rejected rows and
+// the fingerprint of its input. It is called once the system's rows are all
+// staged.
+func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, rejected int64) error {
+	id, ok := s.ids[system]
+	if !ok {
+		return fmt.Errorf("stage: unknown system %q", system)
+	}
+	for _, p := range s.parts {
+		err := p.queue(ctx, func(ctx context.Context) error {
+			if err := p.flush(ctx); err != nil {
+				return err
+			}
+			var first, last sql.NullInt64
+			if f, ok := p.first[id]; ok {
+				first = sql.NullInt64{Int64: f, Valid: true}
+				last = sql.NullInt64{Int64: p.staged, Valid: true}
+			}
+			_, err := p.tx.ExecContext(ctx, `
+				UPDATE staging_systems
+				SET rows_read = ?, rows_rejected = ?, input_path = ?, input_bytes = ?, input_sha256 = ?,
+				    first_row = ?, last_row = ?
+				WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, first, last, id)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("stage stats of %s: %w", system, err)
+		}
+	}
+	return nil
+}
+
+// Commit derives, in every staging file at once, each key's presence in
+// every system, resolves hash collisions, counts each system's keys and
+// lists the file's findings; then it closes the files and attaches them to
+// the database for the guards and FinishRun. It returns how long the
+// derivation took (part of the run's compare phase).
+func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
+	derive := time.Now()
+	var authorityID int64
+	full := int64(0)
+	for _, id := range s.ids {
+		full |= 1 << id
+	}
+	var errs []error
+	for _, p := range s.parts {
+		err := p.do(ctx, func(ctx context.Context) error {
+			if err := p.flush(ctx); err != nil {
+				return err
+			}
+			if err := p.tx.QueryRowContext(ctx,
+				`SELECT system_id FROM staging_systems WHERE role = 'authority'`).Scan(&authorityID); err != nil {
+				return fmt.Errorf("find the authority: %w", err)
+			}
+			return nil
+		})
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.Rollback()
+		return 0, err
+	}
+	// Each file derives on its own goroutine; the requests are queued at
+	// once and waited for together.
+	results := make([]chan error, len(s.parts))
+	for i, p := range s.parts {
+		results[i] = make(chan error, 1)
+		p.work <- func(ctx context.Context) error {
+			err := p.derive(ctx, authorityID, full, s.ids)
+			results[i] <- err
+			return err
+		}
+	}
+	for i := range s.parts {
+		errs = append(errs, <-results[i])
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.Rollback()
+		return 0, err
+	}
+	s.stop()
+	for _, p := range s.parts {
+		errs = append(errs, p.commit())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("commit staging: %w", err)
+	}
+	took := time.Since(derive)
+	if err := s.db.attachStaging(ctx, false); err != nil {
+		return 0, err
+	}
+	return took, nil
+}
+
+// stop ends the files' goroutines once their queued work is done.
+func (s *Staging) stop() {
+	if !s.closed {
+		for _, p := range s.parts {
+			close(p.work)
+		}
+		s.closed = true
+	}
+	s.wg.Wait()
+}
+
+// Rollback abandons the staging; the next run deletes the files.
+func (s *Staging) Rollback() error {
+	s.stop()
+	var errs []error
+	for _, p := range s.parts {
+		errs = append(errs, p.rollback())
+	}
+	return errors.Join(errs...)
+}
+
+// part is one staging file and the goroutine that owns its connection:
+// every statement on it runs on that goroutine, in the order queued.
+type part struct {
+	index int
+	path  string
+	file  *sql.DB
+	tx    *sql.Tx
+	stmt  *sql.Stmt // the INSERT of rowsPerInsert rows
+	work  chan func(context.Context) error
+	log   *slog.Logger
+
+	mu  sync.Mutex
+	err error // the first failure; later work is skipped
+
+	pending partRows // rows waiting for a full INSERT
+	args    []any
+	buf     []byte
+	staged  int64           // rows staged so far: the row_id of the last one
+	first   map[int64]int64 // each system's first row_id here
+}
+
+// partRows are rows bound for one file, with their key hashes.
+type partRows struct {
+	systemID []int64
+	rows     []keysync.Row
+	keyIDs   []int64
+	checks   []int64
+}
+
+// rowsPerInsert is how many rows one multi-row INSERT carries: at 5
+// parameters a row it stays under SQLite's limit of 32766, and large batches
+// amortise the statement overhead.
+const rowsPerInsert = 4096
+
+// openPart creates one staging file for one writer: no journal, no fsync (a
+// crash costs nothing but the run, which is redone), an exclusive lock.
+// PRAGMA threads bought the index's sort nothing, and a larger cache_size
+// made it slower.
+func openPart(ctx context.Context, index int, path string, systems []StagingSystem, log *slog.Logger) (*part, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(OFF)", "synchronous(OFF)", "locking_mode(EXCLUSIVE)", "temp_store(FILE)"} {
 		q.Add("_pragma", p)
@@ -114,33 +331,156 @@ func openStagingFile(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, sqlfiles.StagingSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create the staging tables in %s: %w", path, err)
+	p := &part{index: index, path: path, file: db, log: log, first: map[int64]int64{},
+		work: make(chan func(context.Context) error, 4)}
+	if err := p.init(ctx, systems); err != nil {
+		p.rollback()
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	return db, nil
+	return p, nil
 }
 
-func (s *Staging) init(ctx context.Context, systems []StagingSystem) error {
+func (p *part) init(ctx context.Context, systems []StagingSystem) error {
+	if _, err := p.file.ExecContext(ctx, sqlfiles.StagingSchema); err != nil {
+		return err
+	}
 	var err error
-	if s.tx, err = s.file.BeginTx(ctx, nil); err != nil {
+	if p.tx, err = p.file.BeginTx(ctx, nil); err != nil {
 		return err
 	}
 	for i, sys := range systems {
-		id := int64(i + 1)
-		if _, err := s.tx.ExecContext(ctx,
+		if _, err := p.tx.ExecContext(ctx,
 			`INSERT INTO staging_systems (system_id, system, role) VALUES (?, ?, ?)`,
-			id, sys.Name, sys.Role); err != nil {
+			i+1, sys.Name, sys.Role); err != nil {
 			return err
 		}
-		s.ids[sys.Name] = id
 	}
-	if s.stmt, err = s.tx.PrepareContext(ctx, insertRowsSQL(rowsPerInsert)); err != nil {
+	p.stmt, err = p.tx.PrepareContext(ctx, insertRowsSQL(rowsPerInsert))
+	return err
+}
+
+// serve runs the file's queued work until the queue is closed. After a
+// failure it skips the rest, so the queue never blocks a sender.
+func (p *part) serve(ctx context.Context) {
+	for fn := range p.work {
+		if p.failure() != nil {
+			continue
+		}
+		if err := fn(ctx); err != nil {
+			p.mu.Lock()
+			p.err = fmt.Errorf("%s: %w", filepath.Base(p.path), err)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// failure is the file's first failure, if any.
+func (p *part) failure() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// queue hands fn to the file's goroutine without waiting for it; a failure
+// shows at a later call, or at Commit.
+func (p *part) queue(ctx context.Context, fn func(context.Context) error) error {
+	if err := p.failure(); err != nil {
 		return err
 	}
-	s.rejStm, err = s.tx.PrepareContext(ctx,
-		`INSERT INTO staging_rejects (system_id, record, raw_key, reason) VALUES (?, ?, ?, ?)`)
-	return err
+	select {
+	case p.work <- fn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// do runs fn on the file's goroutine and waits for it.
+func (p *part) do(ctx context.Context, fn func(context.Context) error) error {
+	if err := p.failure(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	select {
+	case p.work <- func(ctx context.Context) error { err := fn(ctx); done <- err; return err }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(p.path), err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// addRows queues rows of one system for the file and inserts every full
+// INSERT's worth.
+func (p *part) addRows(ctx context.Context, systemID int64, share partRows) error {
+	if _, ok := p.first[systemID]; !ok {
+		if err := p.flush(ctx); err != nil { // a system's rows start a new range
+			return err
+		}
+		p.first[systemID] = p.staged + 1
+	}
+	for i := range share.rows {
+		r := share.rows[i]
+		p.pending.systemID = append(p.pending.systemID, systemID)
+		p.pending.rows = append(p.pending.rows, r)
+		p.pending.keyIDs = append(p.pending.keyIDs, share.keyIDs[i])
+		p.pending.checks = append(p.pending.checks, share.checks[i])
+		if len(p.pending.rows) == rowsPerInsert {
+			if err := p.insert(ctx, p.stmt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush inserts the rows still pending.
+func (p *part) flush(ctx context.Context) error {
+	if len(p.pending.rows) == 0 {
+		return nil
+	}
+	stmt, err := p.tx.PrepareContext(ctx, insertRowsSQL(len(p.pending.rows)))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	return p.insert(ctx, stmt)
+}
+
+// insert binds the pending rows to stmt, an INSERT of exactly that many rows.
+func (p *part) insert(ctx context.Context, stmt *sql.Stmt) error {
+	rows := p.pending
+	// Pack every detail into one buffer and bind views of it: the driver
+	// copies each text as it binds, so the buffer is free again once Exec
+	// returns, and packing allocates nothing per row.
+	buf := p.buf[:0]
+	ends := make([]int, len(rows.rows))
+	for i := range rows.rows {
+		buf = appendDetail(buf, &rows.rows[i])
+		ends[i] = len(buf)
+	}
+	p.buf = buf
+	args := p.args[:0]
+	start := 0
+	for i := range rows.rows {
+		r := &rows.rows[i]
+		args = append(args, rows.keyIDs[i], rows.systemID[i], rows.checks[i], r.Key, bufString(buf, start, ends[i]))
+		start = ends[i]
+	}
+	p.args = args
+	if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		return err
+	}
+	p.staged += int64(len(rows.rows))
+	p.pending = partRows{systemID: rows.systemID[:0], rows: rows.rows[:0], keyIDs: rows.keyIDs[:0], checks: rows.checks[:0]}
+	return nil
 }
 
 func insertRowsSQL(n int) string {
@@ -155,154 +495,17 @@ func insertRowsSQL(n int) string {
 	return b.String()
 }
 
-func (s *Staging) id(system string) (int64, error) {
-	id, ok := s.ids[system]
-	if !ok {
-		return 0, fmt.Errorf("stage: unknown system %q", system)
-	}
-	return id, nil
-}
-
-// AddRows stages accepted rows of system, in input order. The systems must
-// be staged one after the other.
-func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row) error {
-	id, err := s.id(system)
-	if err != nil {
-		return err
-	}
-	if len(rows) > 0 && system != s.cur {
-		if _, ok := s.first[system]; ok {
-			return fmt.Errorf("stage %s: its rows must arrive together, not after another system's", system)
-		}
-		s.first[system], s.cur, s.lastRecord = s.staged+1, system, 0
-	}
-	for len(rows) > 0 {
-		n := min(len(rows), rowsPerInsert)
-		stmt := s.stmt
-		if n < rowsPerInsert {
-			stmt, err = s.tx.PrepareContext(ctx, insertRowsSQL(n))
-			if err != nil {
-				return fmt.Errorf("stage %s: %w", system, err)
-			}
-			defer stmt.Close()
-		}
-		// Pack every detail of the batch into one buffer and bind views of
-		// it: the driver copies each text as it binds, so the buffer is free
-		// again once Exec returns, and packing allocates nothing per row.
-		buf := s.buf[:0]
-		ends := make([]int, n)
-		for i := range rows[:n] {
-			if rows[i].Record <= s.lastRecord {
-				return fmt.Errorf("stage %s: record %d after record %d: rows must arrive in file order", system, rows[i].Record, s.lastRecord)
-			}
-			s.lastRecord = rows[i].Record
-			buf = appendDetail(buf, &rows[i])
-			ends[i] = len(buf)
-		}
-		s.buf = buf
-		args := s.args[:0]
-		start := 0
-		for i := range rows[:n] {
-			r := &rows[i]
-			keyID, check := s.hasher.ids(r.Key)
-			detail := ""
-			if ends[i] > start {
-				detail = unsafe.String(&buf[start], ends[i]-start)
-			}
-			args = append(args, keyID, id, check, r.Key, detail)
-			start = ends[i]
-		}
-		s.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("stage %s: %w", system, err)
-		}
-		s.staged += int64(n)
-		rows = rows[n:]
-	}
-	return nil
-}
-
-// AddReject stages one rejected row of system.
-func (s *Staging) AddReject(ctx context.Context, system string, rej keysync.Rejection) error {
-	id, err := s.id(system)
-	if err != nil {
-		return err
-	}
-	if _, err := s.rejStm.ExecContext(ctx, id, rej.Record, rej.RawKey, rej.Reason); err != nil {
-		return fmt.Errorf("stage rejected row %d of %s: %w", rej.Record, system, err)
-	}
-	return nil
-}
-
-// SetStats records what system's source read: its row count, rejected rows and
-// the fingerprint of its input. It is called once the system's rows are all
-// staged.
-func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, rejected int64) error {
-	id, err := s.id(system)
-	if err != nil {
-		return err
-	}
-	var first, last sql.NullInt64
-	if f, ok := s.first[system]; ok {
-		first = sql.NullInt64{Int64: f, Valid: true}
-		last = sql.NullInt64{Int64: s.staged, Valid: true}
-	}
-	_, err = s.tx.ExecContext(ctx, `
-		UPDATE staging_systems
-		SET rows_read = ?, rows_rejected = ?, input_path = ?, input_bytes = ?, input_sha256 = ?,
-		    first_row = ?, last_row = ?
-		WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, first, last, id)
-	if err != nil {
-		return fmt.Errorf("stage stats of %s: %w", system, err)
-	}
-	return nil
-}
-
-// Commit derives, in the staging file, each key's presence in every system,
-// resolves hash collisions, counts each system's keys and lists the run's
-// candidate findings; then it closes the file and attaches it to the
-// database for the guards and FinishRun. It returns how long the derivation
-// took (part of the run's compare phase).
-func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
-	derive := time.Now()
-	if err := s.derive(ctx); err != nil {
-		s.Rollback()
-		return 0, err
-	}
-	s.closeStmts()
-	if err := s.tx.Commit(); err != nil {
-		s.file.Close()
-		return 0, fmt.Errorf("commit staging: %w", err)
-	}
-	if err := s.file.Close(); err != nil {
-		return 0, fmt.Errorf("close staging: %w", err)
-	}
-	took := time.Since(derive)
-	if err := s.db.attachStaging(ctx); err != nil {
-		return 0, err
-	}
-	return took, nil
-}
-
-func (s *Staging) derive(ctx context.Context) error {
-	var authorityID int64
-	if err := s.tx.QueryRowContext(ctx,
-		`SELECT system_id FROM staging_systems WHERE role = 'authority'`).Scan(&authorityID); err != nil {
-		return fmt.Errorf("find the authority: %w", err)
-	}
-	full := int64(0)
-	for _, id := range s.ids {
-		full |= 1 << id
-	}
-	args := []any{sql.Named("authority_id", authorityID), sql.Named("full_mask", full)}
-	mask, dupMask := maskExprs(s.ids)
+// derive runs the comparison steps of one file.
+func (p *part) derive(ctx context.Context, authorityID, fullMask int64, ids map[string]int64) error {
+	args := []any{sql.Named("authority_id", authorityID), sql.Named("full_mask", fullMask)}
+	mask, dupMask := maskExprs(ids)
 	step := func(name string) error {
 		start := time.Now()
 		q := strings.NewReplacer("/*mask*/", mask, "/*dup_mask*/", dupMask).Replace(query(name))
-		if _, err := s.tx.ExecContext(ctx, q, usedArgs(q, args)...); err != nil {
+		if _, err := p.tx.ExecContext(ctx, q, usedArgs(q, args)...); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		s.log.Debug("staging step", "step", name, "took", time.Since(start).Round(time.Millisecond))
+		p.log.Debug("staging step", "part", p.index, "step", name, "took", time.Since(start).Round(time.Millisecond))
 		return nil
 	}
 	for _, name := range []string{"index_staging_rows", "build_staging_keys"} {
@@ -311,25 +514,42 @@ func (s *Staging) derive(ctx context.Context) error {
 		}
 	}
 	var collided int64
-	if err := s.tx.QueryRowContext(ctx,
+	if err := p.tx.QueryRowContext(ctx,
 		`SELECT COUNT(*) FROM staging_keys WHERE collided`).Scan(&collided); err != nil {
 		return fmt.Errorf("look for hash collisions: %w", err)
 	}
 	if collided > 0 {
-		s.log.Debug("staging: hash collisions, resolving them by key", "key_ids", collided)
 		if err := step("resolve_collisions"); err != nil {
 			return err
 		}
 	}
-	if err := s.countKeys(ctx, authorityID); err != nil {
-		return fmt.Errorf("count staging keys: %w", err)
-	}
-	for _, name := range []string{"build_staging_candidates", "index_staging_candidates"} {
+	for _, name := range []string{"count_staging_keys", "build_staging_findings", "index_staging_findings"} {
 		if err := step(name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (p *part) commit() error {
+	if p.stmt != nil {
+		p.stmt.Close()
+	}
+	err := p.tx.Commit()
+	p.tx = nil
+	return errors.Join(err, p.file.Close())
+}
+
+func (p *part) rollback() error {
+	if p.stmt != nil {
+		p.stmt.Close()
+	}
+	var err error
+	if p.tx != nil {
+		err = p.tx.Rollback()
+		p.tx = nil
+	}
+	return errors.Join(err, p.file.Close())
 }
 
 // maskExprs writes out, for the systems of ids, the aggregates over one
@@ -348,104 +568,4 @@ func maskExprs(ids map[string]int64) (mask, dupMask string) {
 		d = append(d, fmt.Sprintf("((SUM(system_id = %d) > 1) << %d)", id, id))
 	}
 	return strings.Join(m, " | "), strings.Join(d, " | ")
-}
-
-// countKeys stores each system's distinct, duplicate and matched key counts
-// (matched: |K(s) ∩ K(A)|). staging_keys has a row per key but few distinct
-// (mask, dup_mask) pairs, so it is grouped on those first and the pairs'
-// counts are summed per system.
-func (s *Staging) countKeys(ctx context.Context, authorityID int64) error {
-	start := time.Now()
-	_, err := s.tx.ExecContext(ctx, query("count_staging_keys"), sql.Named("authority_id", authorityID))
-	s.log.Debug("staging step", "step", "count_staging_keys", "took", time.Since(start).Round(time.Millisecond))
-	return err
-}
-
-func (s *Staging) closeStmts() {
-	if s.stmt != nil {
-		s.stmt.Close()
-	}
-	if s.rejStm != nil {
-		s.rejStm.Close()
-	}
-	s.stmt, s.rejStm = nil, nil
-}
-
-// Rollback abandons the staging; the next run deletes the file.
-func (s *Staging) Rollback() error {
-	s.closeStmts()
-	var err error
-	if s.tx != nil {
-		err = s.tx.Rollback()
-	}
-	return errors.Join(err, s.file.Close())
-}
-
-// attachStaging attaches the run's staging file to the database's connection
-// as schema "staging": the queries of FinishRun and the guards name its
-// tables unqualified, and SQLite finds them there (the database itself has
-// no staging tables).
-func (d *DB) attachStaging(ctx context.Context) error {
-	if err := d.detachStaging(ctx); err != nil {
-		return err
-	}
-	path := StagingPath(d.path)
-	if _, err := d.db.ExecContext(ctx, `ATTACH DATABASE ? AS `+stagingSchema, path); err != nil {
-		return fmt.Errorf("attach staging %s: %w", path, err)
-	}
-	d.attached, d.authorityKeys = true, false
-	return nil
-}
-
-// ensureAuthorityKeys fills staging_authority_keys once per staged run, for
-// the namespaced strategy's conflict checks.
-func (d *DB) ensureAuthorityKeys(ctx context.Context, q execer, authority string, authorityID int64) error {
-	if d.authorityKeys {
-		return nil
-	}
-	start := time.Now()
-	if _, err := q.ExecContext(ctx, query("build_authority_keys"),
-		sql.Named("authority", authority), sql.Named("authority_id", authorityID)); err != nil {
-		return fmt.Errorf("build_authority_keys: %w", err)
-	}
-	d.authorityKeys = true
-	d.Log.Debug("staging step", "step", "build_authority_keys", "took", time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// execer runs a statement: a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// detachStaging detaches the staging file, if attached.
-func (d *DB) detachStaging(ctx context.Context) error {
-	if !d.attached {
-		return nil
-	}
-	if _, err := d.db.ExecContext(ctx, `DETACH DATABASE `+stagingSchema); err != nil {
-		return fmt.Errorf("detach staging: %w", err)
-	}
-	d.attached = false
-	return nil
-}
-
-// AttachStagingReadOnly attaches the latest run's staging file, read-only,
-// as schema "staging", so v_key_presence and the staging tables answer on
-// this connection (`keysync sql`). It reports false, and attaches nothing,
-// when there is no staging file (no run has staged yet).
-func (d *DB) AttachStagingReadOnly(ctx context.Context) (bool, error) {
-	path := StagingPath(d.path)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err := d.detachStaging(ctx); err != nil {
-		return false, err
-	}
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro"}
-	if _, err := d.db.ExecContext(ctx, `ATTACH DATABASE ? AS `+stagingSchema, u.String()); err != nil {
-		return false, fmt.Errorf("attach staging %s: %w", path, err)
-	}
-	d.attached = true
-	return true, nil
 }

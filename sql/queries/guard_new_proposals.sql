@@ -2,14 +2,12 @@
 -- proposed master keys that are neither registered, nor a key of the
 -- authority, nor suppressed (a suppressed key is never proposed).
 SELECT COUNT(DISTINCT m.master_key)
-FROM (SELECT CASE WHEN :namespaced THEN :authority || '-' || s.system || '-' || r.key
-                  ELSE r.key END AS master_key
-      FROM staging_candidates c
-      CROSS JOIN staging_systems s
-      CROSS JOIN staging_rows r
-      WHERE c.kind = 'missing_in_A' AND s.system_id = c.system_id AND r.row_id = c.first_row
+FROM (SELECT CASE WHEN :namespaced THEN :authority || '-' || f.system || '-' || f.key
+                  ELSE f.key END AS master_key
+      FROM staging_findings f
+      WHERE f.kind = 'missing_in_A'
         AND NOT EXISTS (SELECT 1 FROM suppressions x
-                        WHERE x.system = s.system AND x.key = r.key
+                        WHERE x.system = f.system AND x.key = f.key
                           AND (x.until = '' OR x.until > :now))) m
 WHERE NOT EXISTS (SELECT 1 FROM master_key_registry r WHERE r.master_key = m.master_key)
   AND NOT (:namespaced AND EXISTS (SELECT 1 FROM staging_authority_keys a WHERE a.key = m.master_key));

@@ -10,8 +10,8 @@ SELECT s.system,
           AND rs.run_id = (SELECT MAX(run_id) FROM runs
                            WHERE status = 'succeeded' AND mode = 'normal')),
        (SELECT MAX(run_id) FROM runs WHERE status = 'succeeded' AND mode = 'normal'),
-       (SELECT COUNT(*) FROM staging_candidates c
-        WHERE c.system_id = s.system_id AND c.kind = 'missing_from_system'),
+       (SELECT COUNT(*) FROM staging_findings c
+        WHERE c.system = s.system AND c.kind = 'missing_from_system'),
        (SELECT a.distinct_keys FROM staging_systems a WHERE a.system_id = :authority_id),
        s.rows_read, s.rows_rejected
 FROM staging_systems s

@@ -1,12 +1,16 @@
--- The staging file of one run: <database>-staging/staging.db, deleted and
+-- A staging file of one run: <database>-staging/part-N.db, deleted and
 -- created anew by every run (a crash may leave it half written, so it is
--- never reused), never part of the database. It holds the run's normalized
--- rows and what the comparison derives from them; the run's final
--- transaction reads it through ATTACH and keeps only the results.
+-- never reused), never part of the database. The run's keys are split over
+-- the files by their key_id (all rows of a key land in one file), so each
+-- file is loaded and compared on a core of its own. A file holds its share
+-- of the run's normalized rows and what the comparison derives from them;
+-- the run's final transaction reads the files through ATTACH and keeps only
+-- the results.
 
 -- staging_systems gives each system a small integer id (1 to 62, a bit of
--- staging_keys.mask) and holds its counts and the row_id range of its rows
--- (systems are staged one after the other, authority first).
+-- staging_keys.mask) and holds what its source read (the same in every
+-- file), the counts of its keys in this file and the row_id range of its
+-- rows here (systems are staged one after the other, authority first).
 CREATE TABLE staging_systems (
     system_id      INTEGER PRIMARY KEY,
     system         TEXT NOT NULL UNIQUE,
@@ -25,8 +29,8 @@ CREATE TABLE staging_systems (
     last_row       INTEGER  -- of the system's rows; NULL when it has none
 );
 
--- staging_rejects holds the run's rejected rows until the final commit copies
--- them to rejected_rows.
+-- staging_rejects holds the run's rejected rows (in part-0.db only) until the
+-- final commit copies them to rejected_rows.
 CREATE TABLE staging_rejects (
     system_id INTEGER NOT NULL,
     record    INTEGER NOT NULL,
@@ -60,37 +64,24 @@ CREATE TABLE staging_keys (
     collided INTEGER NOT NULL -- its rows disagree on key_check: two keys
 );
 
--- staging_candidates are the run's findings before suppressions and the
+-- staging_findings are the partition's findings before suppressions and the
 -- grace period have their say: one row per (kind, system, key), with the
--- first-seen row it reports (the peer's for missing_in_A and duplicate, the
--- authority's for missing_from_system).
-CREATE TABLE staging_candidates (
-    kind      TEXT NOT NULL,
-    system_id INTEGER NOT NULL,
-    key_id    INTEGER NOT NULL,
-    first_row INTEGER NOT NULL
+-- fields of the first-seen row it reports (the peer's for missing_in_A and
+-- duplicate, the authority's for missing_from_system) and, for a duplicate,
+-- its number of rows and its distinct raw spellings in first-seen order.
+CREATE TABLE staging_findings (
+    kind         TEXT NOT NULL,
+    system       TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    source_key   TEXT NOT NULL,
+    entity_type  TEXT NOT NULL,
+    location_ref TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    count        INTEGER NOT NULL,
+    detail       TEXT NOT NULL
 );
 
--- staging_authority_keys holds, for the namespaced strategy only, the
--- authority's keys that a master key could equal (those starting with
--- '<authority>-'), to find master-key conflicts by text.
-CREATE TABLE staging_authority_keys (
-    key TEXT PRIMARY KEY
-) WITHOUT ROWID;
-
--- staging_master_keys holds the run's distinct proposed master keys: the
--- proposing system (alphabetically first), whether the key conflicts with
--- the authority, its registry status before and after the run.
-CREATE TABLE staging_master_keys (
-    master_key   TEXT PRIMARY KEY,
-    system       TEXT NOT NULL,
-    source_key   TEXT NOT NULL,
-    conflict     INTEGER NOT NULL,
-    prior_status TEXT,
-    new_status   TEXT
-) WITHOUT ROWID;
-
--- v_key_presence: for each normalized key of the staged run, which systems
+-- v_key_presence: for each normalized key of this file, which systems
 -- have it and which lack it (authority first, then peers by name,
 -- comma-separated), and its number of rows over all systems.
 CREATE VIEW v_key_presence AS
