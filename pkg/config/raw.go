@@ -53,7 +53,11 @@ type rawOutput struct {
 type rawSource struct {
 	Type       *string                `yaml:"type"`
 	Path       *string                `yaml:"path"`
+	Pick       *string                `yaml:"pick"`
+	Encoding   *string                `yaml:"encoding"`
+	Member     *string                `yaml:"member"`
 	Delimiter  *string                `yaml:"delimiter"`
+	Header     *bool                  `yaml:"header"`
 	Columns    map[string]rawFieldRef `yaml:"columns"`
 	Query      *string                `yaml:"query"`
 	URL        *string                `yaml:"url"`

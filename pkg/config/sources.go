@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/htmlindex"
 )
 
 // Source types: the values of sources.<name>.type.
@@ -18,6 +22,15 @@ const (
 	TypeHTTP   = "http"
 	TypeSQLite = "sqlite"
 )
+
+// Choices of a glob path's matches: the values of sources.<name>.pick.
+const (
+	PickLast   = "last"   // the lexicographically last name (the default)
+	PickNewest = "newest" // the latest modification time
+	PickAll    = "all"    // every match, in name order, read as one source
+)
+
+var picks = []string{PickLast, PickNewest, PickAll}
 
 // Pagination styles of an http source: the values of sources.<name>.pagination.
 const (
@@ -40,8 +53,8 @@ const (
 // error shows them. A key of another type is refused, so a json source
 // given `columns:` (a CSV option) fails loudly instead of being ignored.
 var sourceOptions = map[string][]string{
-	TypeCSV:    {"type", "path", "delimiter", "columns"},
-	TypeJSON:   {"type", "path", "items", "fields"},
+	TypeCSV:    {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns"},
+	TypeJSON:   {"type", "path", "pick", "encoding", "member", "items", "fields"},
 	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff"},
 	TypeSQLite: {"type", "path", "query", "columns"},
 }
@@ -129,6 +142,16 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 		}
 	}
 	setIf(&s.Query, rs.Query)
+	if rs.Encoding != nil {
+		s.Encoding = strings.ToLower(strings.TrimSpace(*rs.Encoding))
+	}
+	setIf(&s.Member, rs.Member)
+	if rs.Pick != nil {
+		s.Pick = strings.TrimSpace(*rs.Pick)
+	}
+	if rs.Header != nil {
+		s.NoHeader = !*rs.Header
+	}
 	if rs.URL != nil {
 		s.URL = strings.TrimSpace(*rs.URL)
 	}
@@ -253,6 +276,12 @@ func validateSourceType(key string, s Source) error {
 		case d == 0, d == '"', d == '\r', d == '\n', d == utf8.RuneError, !validRune(d):
 			return errorf(key+".delimiter", string(d), "cannot be a field delimiter")
 		}
+		if err := validateInput(key, s); err != nil {
+			return err
+		}
+		if s.NoHeader {
+			return validatePositions(key+".columns", s.Columns, s.Key)
+		}
 		return validateColumns(key+".columns", s.Columns, s.Key)
 	case TypeSQLite:
 		if s.Path == "" {
@@ -265,6 +294,9 @@ func validateSourceType(key string, s Source) error {
 	case TypeJSON:
 		if s.Path == "" {
 			return errorf(key+".path", "", "is required")
+		}
+		if err := validateInput(key, s); err != nil {
+			return err
 		}
 		if err := validatePath(key+".items", s.Items); err != nil {
 			return err
@@ -309,6 +341,66 @@ func validateColumns(field string, cols map[string]string, key []string) error {
 			return errorf(field+".source_key", part, "is listed twice")
 		}
 		seen[h] = true
+	}
+	return nil
+}
+
+// validateInput checks how a csv or json source finds and reads its files:
+// the glob of path, pick, encoding and member.
+func validateInput(key string, s Source) error {
+	if _, err := filepath.Match(s.Path, ""); err != nil {
+		return errorf(key+".path", s.Path, "is not a valid glob pattern (use *, ? and [a-z]; escape them with \\)")
+	}
+	if s.Pick != "" && !slices.Contains(picks, s.Pick) {
+		return errorf(key+".pick", s.Pick, "is not a pick (want %s)", strings.Join(picks, ", "))
+	}
+	if s.Encoding != "" {
+		if _, err := htmlindex.Get(s.Encoding); err != nil {
+			return errorf(key+".encoding", s.Encoding, "is not a known encoding (a WHATWG label such as utf-8, windows-1252, iso-8859-15, utf-16le or shift_jis)")
+		}
+	}
+	if s.Member != "" && strings.TrimSpace(s.Member) == "" {
+		return errorf(key+".member", s.Member, "must name a file in the zip archive")
+	}
+	return nil
+}
+
+// validatePositions checks the columns: of a csv source without a header:
+// 1-based column positions, source_key among them (one, or a composite
+// key's list), no position given twice.
+func validatePositions(field string, cols map[string]string, key []string) error {
+	names := make([]string, 0, len(cols))
+	for f := range cols {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	if _, ok := cols["source_key"]; !ok && len(key) == 0 {
+		return errorf(field+".source_key", "", "is required with header: false: the position of the key column (1 is the first)")
+	}
+	used := map[int]string{}
+	check := func(fkey, v, what string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return errorf(fkey, v, "is not a column position (1 is the first); with header: false, columns: gives positions")
+		}
+		if other, ok := used[n]; ok {
+			return errorf(fkey, v, "is already the position of %s", other)
+		}
+		used[n] = what
+		return nil
+	}
+	for _, f := range names {
+		if !isContractField(f) {
+			return errorf(field+"."+f, "", "is not a field of the data contract (%s)", strings.Join(contractFields, ", "))
+		}
+		if err := check(field+"."+f, cols[f], f); err != nil {
+			return err
+		}
+	}
+	for i, part := range key {
+		if err := check(field+".source_key", part, fmt.Sprintf("part %d of source_key", i+1)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -205,7 +205,7 @@ func TestParse_SourceErrors(t *testing.T) {
 func TestParse_SourceOptionsListed(t *testing.T) {
 	_, err := config.Parse(strings.NewReader(withA(`{ type: json, path: b.json, delimiter: ";" }`)), dir)
 	mustConfigError(t, err, "sources.B.delimiter")
-	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, items, fields)"; got != want {
+	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, pick, encoding, member, items, fields)"; got != want {
 		t.Errorf("Error() = %q\nwant      %q", got, want)
 	}
 }

@@ -251,8 +251,9 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		ex, err := source.New(source.Spec{
 			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
 			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
-			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims,
-			URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
+			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims, NoHeader: src.NoHeader,
+			Input: source.Input{Encoding: src.Encoding, Member: src.Member, Pick: src.Pick},
+			URL:   src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
 			PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
 			MaxPages: src.MaxPages, Retries: src.Retries, Backoff: src.Backoff,
 		})
@@ -271,8 +272,30 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		busy += took - sink.blocked
 		log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
 			"rejected", sink.rejected, "took", took.Round(time.Millisecond))
+		if len(stats.Files) > 1 {
+			for _, f := range stats.Files {
+				log.Debug("file read", "system", name, "file", f.Path, "records", f.Records,
+					"first_record", f.FirstRecord, "bytes", f.Bytes, "sha256", f.SHA256)
+			}
+		}
+		warnEncoding(log, name, src, sink.invalidUTF8)
 	}
 	return busy, nil
+}
+
+// warnEncoding says when a file source read as UTF-8 had keys that are not
+// UTF-8: the file is most likely in a legacy encoding (SPEC §3 rejects the
+// rows, silently otherwise).
+func warnEncoding(log *slog.Logger, name string, src config.Source, invalid int64) {
+	if invalid == 0 || (src.Type != config.TypeCSV && src.Type != config.TypeJSON) {
+		return
+	}
+	if enc, err := source.LookupEncoding(src.Encoding); err != nil || enc != nil {
+		return // decoded from another encoding: the text is valid UTF-8
+	}
+	log.Warn("rows rejected as invalid_utf8: the file is probably not UTF-8",
+		"system", name, "rows", invalid,
+		"hint", fmt.Sprintf("set encoding: windows-1252 (or the file's encoding) under sources.%s", name))
 }
 
 // batchSink collects one source's rows into batches for the writer.
@@ -282,8 +305,11 @@ type batchSink struct {
 	out      chan<- batch
 	cur      batch
 	rejected int64
-	blocked  time.Duration   // waiting for the writer to take a batch
-	progress *sourceProgress // nil when nobody watches
+	// invalidUTF8 counts the rows rejected as invalid_utf8, for the hint
+	// of warnEncoding.
+	invalidUTF8 int64
+	blocked     time.Duration   // waiting for the writer to take a batch
+	progress    *sourceProgress // nil when nobody watches
 }
 
 func (s *batchSink) Accept(row keysync.Row) error {
@@ -302,6 +328,9 @@ func (s *batchSink) Reject(rej keysync.Rejection) error {
 	s.progress.record()
 	s.cur.rejects = append(s.cur.rejects, rej)
 	s.rejected++
+	if rej.Reason == keysync.RejectInvalidUTF8 {
+		s.invalidUTF8++
+	}
 	return nil
 }
 

@@ -30,4 +30,5 @@ type Fingerprint struct {
 type Stats struct {
 	RowsRead int64 // data records (the header and blank lines are not records)
 	Fingerprint
+	Files []InputFile // the files read, in reading order (csv, json); nil for other types
 }
