@@ -252,10 +252,10 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
 			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
 			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims, NoHeader: src.NoHeader,
-			Input: source.Input{Encoding: src.Encoding, Member: src.Member, Pick: src.Pick},
-			URL:   src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
+			URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
 			PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
 			MaxPages: src.MaxPages, Retries: src.Retries, Backoff: src.Backoff,
+			Input: source.Input{Encoding: src.Encoding, Member: src.Member, Pick: src.Pick},
 		})
 		if err != nil {
 			return busy, &SourceError{System: name, Err: err}
