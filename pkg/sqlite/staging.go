@@ -209,8 +209,8 @@ func (s *Staging) AddReject(ctx context.Context, system string, rej keysync.Reje
 	return nil
 }
 
-// SetStats records what system's source read: its row count, rejected rows and
-// the fingerprint of its input.
+// SetStats records what system's source read: its row count, rejected rows,
+// the fingerprint of its input and the files it read (st.Files).
 func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, rejected int64) error {
 	id, err := s.id(system)
 	if err != nil {
@@ -222,6 +222,13 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 		WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, id)
 	if err != nil {
 		return fmt.Errorf("stage stats of %s: %w", system, err)
+	}
+	for i, f := range st.Files {
+		if _, err := s.tx.ExecContext(ctx, `
+			INSERT INTO staging_inputs (system_id, seq, path, bytes, sha256, first_record, records)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, i+1, f.Path, f.Bytes, f.SHA256, f.FirstRecord, f.Records); err != nil {
+			return fmt.Errorf("stage file %s of %s: %w", f.Path, system, err)
+		}
 	}
 	return nil
 }
