@@ -238,7 +238,10 @@ func (in Input) openText(path string, progress func(int64)) (_ *textFile, err er
 	if in.Member != "" && t.raw != nil {
 		return nil, fmt.Errorf("member %q: the file is not a zip archive", in.Member)
 	}
-	pb := bufio.NewReaderSize(plain, 64<<10)
+	pb, ok := plain.(*bufio.Reader) // a plain file: read through its one buffer
+	if !ok {
+		pb = bufio.NewReaderSize(plain, 64<<10)
+	}
 	t.Text, err = decodeText(pb, enc)
 	if err != nil {
 		return nil, err
@@ -266,7 +269,10 @@ func decodeText(pb *bufio.Reader, enc encoding.Encoding) (*bufio.Reader, error) 
 	case enc != nil:
 		text = transform.NewReader(pb, enc.NewDecoder())
 	}
-	tb := bufio.NewReaderSize(text, 64<<10)
+	tb, ok := text.(*bufio.Reader) // not decoded: no second buffer
+	if !ok {
+		tb = bufio.NewReaderSize(text, 64<<10)
+	}
 	sniff, err := tb.Peek(sniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, decodeError(err)
