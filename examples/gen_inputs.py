@@ -514,6 +514,21 @@ def gen_header_less():
     write_bytes(ex("header-less", "B.txt"), csv_text(None, rows, delim="|", eol="\n").encode())
 
 
+def gen_filter():
+    write_csv(ex("filter", "A.csv"), HEADER, REAL_A)
+    # B: a CRM report that also lists archived records and test data.
+    b = [
+        ["B", "LAG-1001", "pallet", "Lager Köln", "2026-12-01"],
+        ["B", "LAG-1002", "archived", "Lager Düsseldorf", "2026-12-01"],
+        ["B", "test-0001", "pallet", "Testlager", "2026-12-01"],
+        ["B", "LAG-1003", "crate", "Lager Zürich", "2026-12-01"],
+        ["B", "LAG-2001", "crate", "Straße 4", "2026-12-02"],
+        ["B", "LAG-2002", "archived", "Straße 4", "2026-13-01"],  # rejected: bad_timestamp
+        ["B", "TEST-0002", "crate", "Testlager", "2026-12-02"],
+    ]
+    write_csv(ex("filter", "B.csv"), HEADER, b)
+
+
 if __name__ == "__main__":
     gen_root()
     gen_namespaced()
@@ -524,3 +539,4 @@ if __name__ == "__main__":
     gen_compressed()
     gen_daily_files()
     gen_header_less()
+    gen_filter()

@@ -19,7 +19,7 @@ import (
 
 // artifactHeaders are the seven report artifacts and their header rows (SPEC §7).
 var artifactHeaders = map[string][]string{
-	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed"},
+	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed", "filtered"},
 	"diff_missing_in_A":        {"run_id", "system", "source_key", "key", "master_key", "status", "entity_type", "location_ref", "last_seen_at"},
 	"diff_missing_from_system": {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	"master_key_registry":      {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},
@@ -40,6 +40,7 @@ var exampleChecks = map[string]func(t *testing.T, ex *exampleRun){
 	"compressed":   checkCompressed,
 	"daily-files":  checkDailyFiles,
 	"header-less":  checkHeaderLess,
+	"filter":       checkFilter,
 }
 
 // rootExample names the repository's own config and input/ among the examples.
@@ -628,6 +629,27 @@ func checkDailyFiles(t *testing.T, ex *exampleRun) {
 func checkHeaderLess(t *testing.T, ex *exampleRun) {
 	wantSummary(t, ex, "B", map[string]int{"rows_read": 4, "rows_rejected": 0, "matched": 2, "missing_in_A": 2})
 	wantLocations(t, ex, "B", map[string]string{"LAG-2001": "Lager Zürich", "LAG-2002": "Straße 4"})
+}
+
+// checkFilter: filtered rows are counted apart and compared with nothing,
+// and the counts add up: rows_read = accepted + rejected, filtered among the
+// accepted.
+func checkFilter(t *testing.T, ex *exampleRun) {
+	wantSummary(t, ex, "B", map[string]int{"rows_read": 7, "rows_rejected": 1, "filtered": 3, "distinct_keys": 3,
+		"matched": 2, "missing_in_A": 1, "missing_from_system": 2})
+	// B has no duplicate keys, so each row taking part is one distinct key.
+	b := ex.summary(t, "B")
+	if got, want := atoi(t, b["rows_read"])-atoi(t, b["rows_rejected"])-atoi(t, b["filtered"]), atoi(t, b["distinct_keys"]); got != want {
+		t.Errorf("B: %d rows take part, but %d distinct keys", got, want)
+	}
+	for _, key := range []string{"TEST-0001", "TEST-0002"} {
+		if len(ex.arts["diff_missing_in_A"].where("key", key)) > 0 {
+			t.Errorf("filtered key %s is in diff_missing_in_A", key)
+		}
+	}
+	if len(ex.arts["diff_missing_from_system"].where("master_key", "LAG-1002")) != 1 {
+		t.Errorf("LAG-1002, archived in B, is not missing from B")
+	}
 }
 
 // checkDryRun: a dry run reports what it would propose, changes nothing in

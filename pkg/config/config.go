@@ -116,6 +116,10 @@ type Source struct {
 	Encoding string
 	Member   string
 	Pick     string
+	// Filter (every type) is an SQLite expression over the accepted row's
+	// fields (source.FilterFields); rows for which it is not true take no
+	// part in the comparison and are counted as filtered. "" is no filter.
+	Filter string
 	// NoHeader (csv, `header: false`): the file has no header row, and
 	// Columns and Key give 1-based column positions ("2") instead of names.
 	NoHeader bool

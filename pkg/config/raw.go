@@ -72,6 +72,7 @@ type rawSource struct {
 	MaxPages   *int                   `yaml:"max_pages"`
 	Retries    *int                   `yaml:"retries"`
 	Backoff    *string                `yaml:"backoff"`
+	Filter     *string                `yaml:"filter"`
 }
 
 // rawFieldRef is the value of a columns: or fields: entry: one name, or a

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/keysync/keysync/pkg/source"
 )
 
 // Source types: the values of sources.<name>.type.
@@ -53,10 +56,10 @@ const (
 // error shows them. A key of another type is refused, so a json source
 // given `columns:` (a CSV option) fails loudly instead of being ignored.
 var sourceOptions = map[string][]string{
-	TypeCSV:    {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns"},
-	TypeJSON:   {"type", "path", "pick", "encoding", "member", "items", "fields"},
-	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff"},
-	TypeSQLite: {"type", "path", "query", "columns"},
+	TypeCSV:    {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns", "filter"},
+	TypeJSON:   {"type", "path", "pick", "encoding", "member", "items", "fields", "filter"},
+	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff", "filter"},
+	TypeSQLite: {"type", "path", "query", "columns", "filter"},
 }
 
 var sourceTypes = []string{TypeCSV, TypeJSON, TypeHTTP, TypeSQLite}
@@ -151,6 +154,12 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 	}
 	if rs.Header != nil {
 		s.NoHeader = !*rs.Header
+	}
+	if rs.Filter != nil {
+		s.Filter = strings.TrimSpace(*rs.Filter)
+		if s.Filter == "" {
+			return s, errorf(key+".filter", *rs.Filter, "must be an SQLite expression over %s", strings.Join(source.FilterFields, ", "))
+		}
 	}
 	if rs.URL != nil {
 		s.URL = strings.TrimSpace(*rs.URL)
@@ -266,6 +275,9 @@ func fieldRefs(field string, m map[string]rawFieldRef) (map[string]string, []str
 
 // validateSourceType checks the options of s that depend on its type.
 func validateSourceType(key string, s Source) error {
+	if err := validateFilter(key+".filter", s.Filter); err != nil {
+		return err
+	}
 	switch s.Type {
 	case TypeCSV:
 		if s.Path == "" {
@@ -343,6 +355,19 @@ func validateColumns(field string, cols map[string]string, key []string) error {
 		seen[h] = true
 	}
 	return nil
+}
+
+// validateFilter compiles a filter: expression, so that a bad one is a
+// config error before anything is read.
+func validateFilter(field, expr string) error {
+	if expr == "" {
+		return nil
+	}
+	f, err := source.CompileFilter(context.Background(), expr)
+	if err != nil {
+		return &Error{Field: field, Msg: "is not a valid filter", Err: err}
+	}
+	return f.Close()
 }
 
 // validateInput checks how a csv or json source finds and reads its files:

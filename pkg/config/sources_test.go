@@ -65,6 +65,12 @@ func TestParse_SourceTypes(t *testing.T) {
 				Columns: map[string]string{"source_key": "2", "last_seen_at": "5"}},
 		},
 		{
+			name: "a filter",
+			b:    `{ path: b.csv, filter: " entity_type <> 'archived' AND key NOT LIKE 'TEST-%' " }`,
+			want: config.Source{Name: "B", Type: "csv", Path: "/etc/keysync/b.csv", Delimiter: ',',
+				Filter: "entity_type <> 'archived' AND key NOT LIKE 'TEST-%'"},
+		},
+		{
 			name: "header-less composite key",
 			b:    `{ path: b.csv, header: false, columns: { source_key: [1, 3] } }`,
 			want: config.Source{Name: "B", Type: "csv", Path: "/etc/keysync/b.csv", Delimiter: ',', NoHeader: true,
@@ -168,6 +174,12 @@ func TestParse_SourceErrors(t *testing.T) {
 		{"header-less position twice", `{ path: b.csv, header: false, columns: { source_key: 1, location_ref: 1 } }`, "sources.B.columns.source_key", "1"},
 		{"header-less key part not a position", `{ path: b.csv, header: false, columns: { source_key: [1, x] } }`, "sources.B.columns.source_key", "x"},
 
+		// filter.
+		{"filter empty", `{ path: b.csv, filter: " " }`, "sources.B.filter", " "},
+		{"filter syntax", `{ path: b.csv, filter: "key = " }`, "sources.B.filter", ""},
+		{"filter other column", `{ path: b.csv, filter: "sku = 'x'" }`, "sources.B.filter", ""},
+		{"filter two statements", `{ type: sqlite, path: b.db, query: "SELECT 1", filter: "1; DELETE FROM x" }`, "sources.B.filter", ""},
+
 		// Required options.
 		{"json needs a path", `{ type: json, items: data }`, "sources.B.path", ""},
 		{"sqlite needs a path", `{ type: sqlite, query: "SELECT 1" }`, "sources.B.path", ""},
@@ -238,7 +250,7 @@ func TestParse_SourceErrors(t *testing.T) {
 func TestParse_SourceOptionsListed(t *testing.T) {
 	_, err := config.Parse(strings.NewReader(withA(`{ type: json, path: b.json, delimiter: ";" }`)), dir)
 	mustConfigError(t, err, "sources.B.delimiter")
-	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, pick, encoding, member, items, fields)"; got != want {
+	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, pick, encoding, member, items, fields, filter)"; got != want {
 		t.Errorf("Error() = %q\nwant      %q", got, want)
 	}
 }

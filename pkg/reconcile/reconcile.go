@@ -260,18 +260,27 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		if err != nil {
 			return busy, &SourceError{System: name, Err: err}
 		}
+		if src.Filter != "" {
+			// Validated with the config; compiled again for this run's connection.
+			if sink.filter, err = source.CompileFilter(ctx, src.Filter); err != nil {
+				return busy, &SourceError{System: name, Err: fmt.Errorf("source %q: %w", name, err)}
+			}
+		}
 		stats, err := ex.Extract(ctx, rules, sink)
 		if err != nil {
+			sink.filter.Close()
 			return busy, &SourceError{System: name, Err: err}
 		}
-		if err := sink.flush(&stats); err != nil {
+		err = sink.flush(&stats)
+		sink.filter.Close()
+		if err != nil {
 			return busy, err
 		}
 		sink.progress.done(stats.RowsRead, stats.Bytes)
 		took := time.Since(start)
 		busy += took - sink.blocked
 		log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
-			"rejected", sink.rejected, "took", took.Round(time.Millisecond))
+			"rejected", sink.rejected, "filtered", stats.Filtered, "took", took.Round(time.Millisecond))
 		if len(stats.Files) > 1 {
 			for _, f := range stats.Files {
 				log.Debug("file read", "system", name, "file", f.Path, "records", f.Records,
@@ -308,8 +317,12 @@ type batchSink struct {
 	// invalidUTF8 counts the rows rejected as invalid_utf8, for the hint
 	// of warnEncoding.
 	invalidUTF8 int64
-	blocked     time.Duration   // waiting for the writer to take a batch
-	progress    *sourceProgress // nil when nobody watches
+	// filter, when set, leaves out the accepted rows its expression is not
+	// true for, a batch at a time; filtered counts them.
+	filter   *source.Filter
+	filtered int64
+	blocked  time.Duration   // waiting for the writer to take a batch
+	progress *sourceProgress // nil when nobody watches
 }
 
 func (s *batchSink) Accept(row keysync.Row) error {
@@ -335,6 +348,17 @@ func (s *batchSink) Reject(rej keysync.Rejection) error {
 }
 
 func (s *batchSink) flush(stats *source.Stats) error {
+	if s.filter != nil {
+		kept, n, err := s.filter.Keep(s.ctx, s.cur.rows)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", s.system, err)
+		}
+		s.cur.rows = kept
+		s.filtered += n
+	}
+	if stats != nil {
+		stats.Filtered = s.filtered
+	}
 	b := s.cur
 	b.system, b.stats = s.system, stats
 	s.cur = batch{}

@@ -31,4 +31,9 @@ type Stats struct {
 	RowsRead int64 // data records (the header and blank lines are not records)
 	Fingerprint
 	Files []InputFile // the files read, in reading order (csv, json); nil for other types
+
+	// Filtered counts the rows the row rules accepted but the source's
+	// filter left out of the comparison; the reader of the rows (not the
+	// extractor) applies the filter and sets it.
+	Filtered int64
 }

@@ -209,8 +209,8 @@ func (s *Staging) AddReject(ctx context.Context, system string, rej keysync.Reje
 	return nil
 }
 
-// SetStats records what system's source read: its row count, rejected rows,
-// the fingerprint of its input and the files it read (st.Files).
+// SetStats records what system's source read: its row count, rejected and
+// filtered rows, the fingerprint of its input and the files it read (st.Files).
 func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, rejected int64) error {
 	id, err := s.id(system)
 	if err != nil {
@@ -218,8 +218,8 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 	}
 	_, err = s.tx.ExecContext(ctx, `
 		UPDATE staging_systems
-		SET rows_read = ?, rows_rejected = ?, input_path = ?, input_bytes = ?, input_sha256 = ?
-		WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, id)
+		SET rows_read = ?, rows_rejected = ?, input_path = ?, input_bytes = ?, input_sha256 = ?, filtered = ?
+		WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, st.Filtered, id)
 	if err != nil {
 		return fmt.Errorf("stage stats of %s: %w", system, err)
 	}

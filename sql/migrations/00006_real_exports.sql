@@ -32,6 +32,13 @@ CREATE TABLE staging_inputs (
     PRIMARY KEY (system_id, seq)
 ) WITHOUT ROWID;
 
+-- filtered counts a system's rows that the row rules accepted but its
+-- source's filter: left out of the comparison (the summary's trailing column).
+ALTER TABLE run_systems ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE staging_systems ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE staging_systems DROP COLUMN filtered;
+ALTER TABLE run_systems DROP COLUMN filtered;
 DROP TABLE staging_inputs;
 DROP TABLE run_inputs;
