@@ -94,11 +94,12 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 	}
 	var st Stats
 	for _, path := range paths {
-		f, err := c.extractFile(ctx, path, comma, positions, rules, sink, st.RowsRead)
+		f, err := c.extractFile(ctx, path, comma, positions, rules, sink, st.RowsRead, st.Bytes)
 		if err != nil {
 			return Stats{}, err
 		}
 		st.RowsRead += f.Records
+		st.Bytes += f.Bytes // the stored bytes so far, for the progress of the next file
 		st.Files = append(st.Files, f)
 	}
 	st.Fingerprint = combine(c.Path, st.Files)
@@ -106,14 +107,15 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 }
 
 // extractFile reads one file of the source, numbering its records on from
-// before. positions are the columns when the file has no header.
-func (c CSV) extractFile(ctx context.Context, path string, comma rune, positions columns, rules Rules, sink Sink, before int64) (InputFile, error) {
+// before; bytesBefore is the count of stored bytes of the files read before
+// it. positions are the columns when the file has no header.
+func (c CSV) extractFile(ctx context.Context, path string, comma rune, positions columns, rules Rules, sink Sink, before, bytesBefore int64) (InputFile, error) {
 	fail := func(line int64, err error) (InputFile, error) {
 		return InputFile{}, &Error{System: c.System, Path: path, Line: line, Err: err}
 	}
 	var progress func(int64)
 	if bc, ok := sink.(ByteCounter); ok {
-		progress = func(n int64) { bc.BytesRead(before + n) }
+		progress = func(n int64) { bc.BytesRead(bytesBefore + n) }
 	}
 	tf, err := c.openText(path, progress)
 	if err != nil {

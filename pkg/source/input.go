@@ -96,7 +96,7 @@ func (in Input) files(path string) ([]string, error) {
 		found = append(found, match{m, fi})
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("no file matches the pattern %q", path)
+		return nil, errors.New("no file matches the pattern")
 	}
 	slices.SortFunc(found, func(a, b match) int { return strings.Compare(a.name, b.name) })
 	switch in.Pick {

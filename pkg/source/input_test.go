@@ -328,7 +328,7 @@ func TestInputGlob(t *testing.T) {
 		p := filepath.Join(dir, "C_*.csv")
 		_, err := source.CSV{System: "C", Path: p}.Extract(context.Background(), testRules, &recorder{})
 		var se *source.Error
-		if !errors.As(err, &se) || !strings.Contains(err.Error(), fmt.Sprintf("no file matches the pattern %q", p)) {
+		if !errors.As(err, &se) || se.Path != p || !strings.Contains(err.Error(), p+": no file matches the pattern") {
 			t.Errorf("err = %v, want no file matches %q", err, p)
 		}
 	})
@@ -476,4 +476,32 @@ func FuzzDecodeInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// byteRecorder is a Sink that keeps the last byte count it was told.
+type byteRecorder struct {
+	recorder
+	last int64
+}
+
+func (b *byteRecorder) BytesRead(total int64) { b.last = total }
+
+// TestInputProgressRunsOn: the bytes a glob source reports count on from
+// file to file, up to the stored bytes of all of them, for csv and json.
+func TestInputProgressRunsOn(t *testing.T) {
+	dir := writeFiles(t, "B_1.csv", "source_key\nk1\n", "B_2.csv", "source_key\nk2\nk3\n",
+		"C_1.json", `[{"source_key":"k1"}]`, "C_2.json", `{"source_key":"k2"}`+"\n")
+	for _, ex := range []source.Extractor{
+		source.CSV{System: "B", Path: filepath.Join(dir, "B_*.csv"), Input: source.Input{Pick: source.PickAll}},
+		source.JSON{System: "C", Path: filepath.Join(dir, "C_*.json"), Input: source.Input{Pick: source.PickAll}},
+	} {
+		var b byteRecorder
+		st, err := ex.Extract(context.Background(), testRules, &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.last != st.Bytes || st.Bytes == st.Files[0].Bytes {
+			t.Errorf("%T: last progress %d, want the sum of the files' bytes %d", ex, b.last, st.Bytes)
+		}
+	}
 }
