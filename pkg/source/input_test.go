@@ -452,6 +452,13 @@ func FuzzDecodeInput(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		// The same bytes as a JSON source go through the same decoders.
+		if _, err := (source.JSON{System: "B", Path: path, Input: source.Input{Encoding: enc}}).Extract(context.Background(), testRules, &recorder{}); err != nil {
+			var se *source.Error
+			if !errors.As(err, &se) || !utf8.ValidString(err.Error()) {
+				t.Fatalf("json: error %T %q, want a *source.Error of valid UTF-8", err, err)
+			}
+		}
 		rec := &recorder{}
 		st, err := source.CSV{System: "B", Path: path, Input: source.Input{Encoding: enc}}.Extract(context.Background(), testRules, rec)
 		if err != nil {
