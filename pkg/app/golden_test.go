@@ -549,8 +549,8 @@ func TestGoldenTwins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(twins) < 9 {
-		t.Errorf("%d real-exports cases, want the plain one and its 8 twins", len(twins))
+	if len(twins) < 10 {
+		t.Errorf("%d real-exports cases, want the plain one and its 9 twins", len(twins))
 	}
 	for _, dir := range twins {
 		got := readExpected(t, filepath.Join(dir, "expected"))
