@@ -222,7 +222,9 @@ func (in Input) openText(path string, progress func(int64)) (_ *textFile, err er
 		t.closers = append(t.closers, zr)
 		plain = zr
 	case bytes.HasPrefix(head, magicZstd):
-		zr, err := zstd.NewReader(t.raw, zstd.WithDecoderConcurrency(1))
+		// At most the 128 MiB window the zstd CLI decodes without
+		// --memory: a header asking for more cannot make us allocate it.
+		zr, err := zstd.NewReader(t.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<27))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
