@@ -426,9 +426,117 @@ def gen_small(name):
     write_csv(ex(name, "C.csv"), HEADER, c)
 
 
+# --- exports as ERP and CRM systems write them (issue real-exports) ---
+
+REAL_A = [
+    ["A", "LAG-1001", "pallet", "Lager Köln", "2026-12-01"],
+    ["A", "LAG-1002", "pallet", "Lager Düsseldorf", "2026-12-01"],
+    ["A", "LAG-1003", "crate", "Lager Zürich", "2026-12-01"],
+    ["A", "LAG-1004", "crate", "Straße 4", "2026-12-01"],
+]
+
+
+def real_rows(system, keys):
+    """Rows of system for keys, with non-ASCII text in every location."""
+    locs = ["Lager Köln", "Lager Düsseldorf", "Lager Zürich", "Straße 4", "Ørsted-Kai", "Málaga Süd"]
+    return [[system, k, "pallet", locs[i % len(locs)], "2026-12-0%d" % (1 + i % 3)] for i, k in enumerate(keys)]
+
+
+def csv_text(header, rows, delim=",", eol="\r\n"):
+    """The CSV text of rows (str fields, quoted only where needed)."""
+    def q(v):
+        return '"' + v.replace('"', '""') + '"' if any(c in v for c in (delim, '"', "\r", "\n")) else v
+    return "".join(delim.join(q(v) for v in r) + eol for r in ([header] if header else []) + rows)
+
+
+def write_bytes(path, b):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b)
+
+
+def gen_encodings():
+    write_csv(ex("encodings", "A.csv"), HEADER, REAL_A)
+    # B: a Windows-1252 export from an ERP on a German-locale PC (`;`, CRLF).
+    b = real_rows("B", ["LAG-1001", "LAG-1002", "LAG-1003", "LAG-2001"])
+    write_bytes(ex("encodings", "B.csv"), csv_text(HEADER, b, delim=";").encode("cp1252"))
+    # C: Excel's "Unicode text": UTF-16LE with a BOM, tab-separated.
+    c = real_rows("C", ["LAG-1001", "LAG-1004", "LAG-3001", "LAG-3002", "LAG-3003"])
+    write_bytes(ex("encodings", "C.txt"), b"\xff\xfe" + csv_text(HEADER, c, delim="\t").encode("utf-16-le"))
+
+
+def gen_compressed():
+    import bz2
+    import gzip
+    import subprocess
+    import zipfile
+    write_csv(ex("compressed", "A.csv"), HEADER, REAL_A)
+    b = csv_text(HEADER, real_rows("B", ["LAG-1001", "LAG-1002", "LAG-2001"])).encode()
+    c = csv_text(HEADER, real_rows("C", ["LAG-1001", "LAG-1003", "LAG-3001"])).encode()
+    d = csv_text(HEADER, real_rows("D", ["LAG-1002", "LAG-1004", "LAG-4001"])).encode()
+    e = csv_text(HEADER, real_rows("E", ["LAG-1001", "LAG-1002", "LAG-1003", "LAG-5001"])).encode()
+    write_bytes(ex("compressed", "B.csv.gz"), gzip.compress(b, mtime=0))
+    # C's name does not say it is compressed: the first bytes do.
+    write_bytes(ex("compressed", "C.export"),
+                subprocess.run(["zstd", "-q", "-19", "-c"], input=c, capture_output=True, check=True).stdout)
+    write_bytes(ex("compressed", "D.csv.bz2"), bz2.compress(d))
+    path = ex("compressed", "E.zip")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo("README.txt", (2026, 12, 1, 0, 0, 0)), "Export of system E\n")
+        zi = zipfile.ZipInfo("export/E.csv", (2026, 12, 1, 0, 0, 0))
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(zi, e)
+
+
+def gen_daily_files():
+    write_csv(ex("daily-files", "A.csv"), HEADER, REAL_A)
+    # B: one file a day, each with its own header; read together (pick: all).
+    days = {
+        "B_20261201.csv": real_rows("B", ["LAG-1001", "LAG-1002"]),
+        "B_20261202.csv": real_rows("B", ["LAG-1003", ""]),  # record 4: empty_key
+        "B_20261203.csv": real_rows("B", ["LAG-2001"]),
+    }
+    for name, rows in days.items():
+        write_bytes(ex("daily-files", name), csv_text(HEADER, rows).encode())
+    # C: a full snapshot a day; only the latest counts (pick: last).
+    import json
+    for day, keys in (("20261130", ["LAG-1001", "LAG-9999"]), ("20261201", ["LAG-1001", "LAG-1002", "LAG-3001"])):
+        items = [{"source_key": k, "location_ref": "Lager Köln"} for k in keys]
+        write_bytes(ex("daily-files", "C_%s.json" % day), (json.dumps(items, ensure_ascii=False, indent=1) + "\n").encode())
+
+
+def gen_header_less():
+    write_csv(ex("header-less", "A.csv"), HEADER, REAL_A)
+    # B: a SAP-style flat file without a header: company code, key, plant,
+    # location, date, separated by `|`.
+    rows = [["1000", k, "P01", loc, day] for (_, k, _, loc, day) in real_rows("B", ["LAG-1001", "LAG-1003", "LAG-2001", "LAG-2002"])]
+    write_bytes(ex("header-less", "B.txt"), csv_text(None, rows, delim="|", eol="\n").encode())
+
+
+def gen_filter():
+    write_csv(ex("filter", "A.csv"), HEADER, REAL_A)
+    # B: a CRM report that also lists archived records and test data.
+    b = [
+        ["B", "LAG-1001", "pallet", "Lager Köln", "2026-12-01"],
+        ["B", "LAG-1002", "archived", "Lager Düsseldorf", "2026-12-01"],
+        ["B", "test-0001", "pallet", "Testlager", "2026-12-01"],
+        ["B", "LAG-1003", "crate", "Lager Zürich", "2026-12-01"],
+        ["B", "LAG-2001", "crate", "Straße 4", "2026-12-02"],
+        ["B", "LAG-2002", "archived", "Straße 4", "2026-13-01"],  # rejected: bad_timestamp
+        ["B", "TEST-0002", "crate", "Testlager", "2026-12-02"],
+    ]
+    write_csv(ex("filter", "B.csv"), HEADER, b)
+
+
 if __name__ == "__main__":
     gen_root()
     gen_namespaced()
     gen_semicolon()
     gen_small("dry-run")
     gen_small("auto-approve")
+    gen_encodings()
+    gen_compressed()
+    gen_daily_files()
+    gen_header_less()
+    gen_filter()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 
 // artifactHeaders are the seven report artifacts and their header rows (SPEC §7).
 var artifactHeaders = map[string][]string{
-	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed"},
+	"reconciliation_summary":   {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed", "filtered"},
 	"diff_missing_in_A":        {"run_id", "system", "source_key", "key", "master_key", "status", "entity_type", "location_ref", "last_seen_at"},
 	"diff_missing_from_system": {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	"master_key_registry":      {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},
@@ -35,6 +36,11 @@ var exampleChecks = map[string]func(t *testing.T, ex *exampleRun){
 	"semicolon":    checkSemicolon,
 	"dry-run":      checkDryRun,
 	"auto-approve": checkAutoApprove,
+	"encodings":    checkEncodings,
+	"compressed":   checkCompressed,
+	"daily-files":  checkDailyFiles,
+	"header-less":  checkHeaderLess,
+	"filter":       checkFilter,
 }
 
 // rootExample names the repository's own config and input/ among the examples.
@@ -542,6 +548,117 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// wantSummary checks the summary counts of system against want.
+func wantSummary(t *testing.T, ex *exampleRun, system string, want map[string]int) {
+	t.Helper()
+	row := ex.summary(t, system)
+	for col, n := range want {
+		if got := atoi(t, row[col]); got != n {
+			t.Errorf("summary %s %s = %d, want %d (as the README says)", system, col, got, n)
+		}
+	}
+}
+
+// wantLocations checks that diff_missing_in_A has the key of system at each
+// location, spelled as the README says.
+func wantLocations(t *testing.T, ex *exampleRun, system string, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, r := range ex.arts["diff_missing_in_A"].where("system", system) {
+		got[r["source_key"]] = r["location_ref"]
+	}
+	for k, loc := range want {
+		if got[k] != loc {
+			t.Errorf("diff_missing_in_A %s %s: location_ref %q, want %q", system, k, got[k], loc)
+		}
+	}
+}
+
+// checkEncodings: a Windows-1252 and a UTF-16 file read with their letters.
+func checkEncodings(t *testing.T, ex *exampleRun) {
+	wantSummary(t, ex, "B", map[string]int{"rows_read": 4, "rows_rejected": 0, "matched": 3})
+	wantSummary(t, ex, "C", map[string]int{"rows_read": 5, "rows_rejected": 0, "matched": 2})
+	wantLocations(t, ex, "B", map[string]string{"LAG-2001": "Straße 4"})
+	wantLocations(t, ex, "C", map[string]string{"LAG-3001": "Lager Zürich", "LAG-3003": "Ørsted-Kai"})
+}
+
+// checkCompressed: gzip, zstd, bzip2 and a zip member read like plain files.
+func checkCompressed(t *testing.T, ex *exampleRun) {
+	for sys, n := range map[string]int{"B": 3, "C": 3, "D": 3, "E": 4} {
+		wantSummary(t, ex, sys, map[string]int{"rows_read": n, "rows_rejected": 0, "missing_in_A": 1})
+	}
+	for sys, key := range map[string]string{"B": "LAG-2001", "C": "LAG-3001", "D": "LAG-4001", "E": "LAG-5001"} {
+		if len(ex.arts["diff_missing_in_A"].where("source_key", key)) != 1 {
+			t.Errorf("diff_missing_in_A: no row for %s's %s", sys, key)
+		}
+	}
+	r := runKeysync(t, ex.work, "runs", "show", "--config", filepath.Join(ex.dir, "keysync-config.yaml"), "--format", "table", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, "C.export") || !strings.Contains(r.stdout, "first_record") {
+		t.Errorf("runs show 1: exit %d, want the files listed:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// checkDailyFiles: a glob read whole (pick: all) and one read for its last file.
+func checkDailyFiles(t *testing.T, ex *exampleRun) {
+	wantSummary(t, ex, "B", map[string]int{"rows_read": 5, "rows_rejected": 1})
+	wantSummary(t, ex, "C", map[string]int{"rows_read": 3, "rows_rejected": 0})
+	rej := ex.arts["rejected_rows"].where("system", "B")
+	if len(rej) != 1 || rej[0]["record"] != "4" || rej[0]["reason"] != "empty_key" {
+		t.Errorf("rejected rows of B = %v, want record 4 empty_key", rej)
+	}
+	if len(ex.arts["diff_missing_from_system"].where("source_key", "LAG-9999"))+len(ex.arts["diff_missing_in_A"].where("source_key", "LAG-9999")) > 0 {
+		t.Errorf("LAG-9999 of C's old snapshot was read")
+	}
+	r := runKeysync(t, ex.work, "runs", "show", "--config", filepath.Join(ex.dir, "keysync-config.yaml"), "--format", "json", "1")
+	var show struct {
+		Inputs []struct {
+			System      string `json:"system"`
+			Path        string `json:"path"`
+			FirstRecord int64  `json:"first_record"`
+			Records     int64  `json:"records"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &show); err != nil {
+		t.Fatalf("runs show --format json 1: %v\n%s", err, r.stdout)
+	}
+	var b []string
+	for _, in := range show.Inputs {
+		if in.System == "B" {
+			b = append(b, fmt.Sprintf("%s:%d+%d", filepath.Base(in.Path), in.FirstRecord, in.Records))
+		}
+	}
+	if want := []string{"B_20261201.csv:1+2", "B_20261202.csv:3+2", "B_20261203.csv:5+1"}; !slices.Equal(b, want) {
+		t.Errorf("B's files = %v, want %v", b, want)
+	}
+}
+
+// checkHeaderLess: every line of a header-less file is a record.
+func checkHeaderLess(t *testing.T, ex *exampleRun) {
+	wantSummary(t, ex, "B", map[string]int{"rows_read": 4, "rows_rejected": 0, "matched": 2, "missing_in_A": 2})
+	wantLocations(t, ex, "B", map[string]string{"LAG-2001": "Lager Zürich", "LAG-2002": "Straße 4"})
+}
+
+// checkFilter: filtered rows are counted apart and compared with nothing,
+// and the counts add up: rows_read = accepted + rejected, filtered among the
+// accepted.
+func checkFilter(t *testing.T, ex *exampleRun) {
+	wantSummary(t, ex, "B", map[string]int{"rows_read": 7, "rows_rejected": 1, "filtered": 3, "distinct_keys": 3,
+		"matched": 2, "missing_in_A": 1, "missing_from_system": 2})
+	// B has no duplicate keys, so each row taking part is one distinct key.
+	b := ex.summary(t, "B")
+	if got, want := atoi(t, b["rows_read"])-atoi(t, b["rows_rejected"])-atoi(t, b["filtered"]), atoi(t, b["distinct_keys"]); got != want {
+		t.Errorf("B: %d rows take part, but %d distinct keys", got, want)
+	}
+	for _, key := range []string{"TEST-0001", "TEST-0002"} {
+		if len(ex.arts["diff_missing_in_A"].where("key", key)) > 0 {
+			t.Errorf("filtered key %s is in diff_missing_in_A", key)
+		}
+	}
+	if len(ex.arts["diff_missing_from_system"].where("master_key", "LAG-1002")) != 1 {
+		t.Errorf("LAG-1002, archived in B, is not missing from B")
+	}
 }
 
 // checkDryRun: a dry run reports what it would propose, changes nothing in

@@ -562,3 +562,31 @@ func writeDiffLine(out *strings.Builder, kind byte, text string) {
 	}
 	fmt.Fprintf(out, "%c %s\n", kind, line)
 }
+
+// TestGoldenTwins holds the real-exports-* cases to their point: the same
+// rows written in another encoding, compressed, split over a glob's files
+// or without a header give the reports of the plain UTF-8 case, byte for byte.
+func TestGoldenTwins(t *testing.T) {
+	base := readExpected(t, filepath.Join("testdata", "golden", "real-exports-utf8", "expected"))
+	if len(base) == 0 {
+		t.Fatal("real-exports-utf8 has no expected files")
+	}
+	twins, err := filepath.Glob(filepath.Join("testdata", "golden", "real-exports-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(twins) < 10 {
+		t.Errorf("%d real-exports cases, want the plain one and its 9 twins", len(twins))
+	}
+	for _, dir := range twins {
+		got := readExpected(t, filepath.Join(dir, "expected"))
+		for _, name := range sortedKeys(base) {
+			if !bytes.Equal(got[name], base[name]) {
+				t.Errorf("%s/expected/%s differs from real-exports-utf8's", dir, name)
+			}
+		}
+		if len(got) != len(base) {
+			t.Errorf("%s/expected has %d files, real-exports-utf8 %d", dir, len(got), len(base))
+		}
+	}
+}

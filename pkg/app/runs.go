@@ -83,6 +83,7 @@ type runShowJSON struct {
 	sqlite.RunRecord
 	ConfigPath string             `json:"config_path"`
 	Systems    []sqlite.RunSystem `json:"systems"`
+	Inputs     []sqlite.RunInput  `json:"inputs"`
 }
 
 func runsShowCommand(env Env) *cli.Command {
@@ -93,11 +94,14 @@ func runsShowCommand(env Env) *cli.Command {
 		Description: `Shows the run row (status, mode, times, duration, KPIs, errors, config file)
 and, per system, the counts of reconciliation_summary.csv plus the input the
 source read: input_path, input_bytes and input_sha256, so the run can be
-reproduced from the same files. A failed or blocked run has no per-system
-summary.
+reproduced from the same files. Then the files each csv or json source read
+(several for a glob with pick: all), with their bytes and SHA-256 as stored
+and the records that came from each. A failed or blocked run has no
+per-system summary.
 
---format json prints one object (the run's fields, config_path, systems);
---format csv prints the per-system rows only (runs list has the run row).
+--format json prints one object (the run's fields, config_path, systems,
+inputs); --format csv prints the per-system rows only (runs list has the run
+row).
 
 Examples:
   keysync runs show 42
@@ -129,20 +133,27 @@ Examples:
 			if err != nil {
 				return err
 			}
+			inputs, err := h.r.RunInputs(c.Context, runID)
+			if err != nil {
+				return err
+			}
 			switch h.format {
 			case "json":
-				return writeRows(env.Stdout, "json", runShowJSON{RunRecord: run, ConfigPath: cfgPath, Systems: systems})
+				if inputs == nil {
+					inputs = []sqlite.RunInput{}
+				}
+				return writeRows(env.Stdout, "json", runShowJSON{RunRecord: run, ConfigPath: cfgPath, Systems: systems, Inputs: inputs})
 			case "csv":
 				return writeRows(env.Stdout, "csv", systems)
 			}
-			return printRunDetail(env.Stdout, run, cfgPath, systems)
+			return printRunDetail(env.Stdout, run, cfgPath, systems, inputs)
 		},
 	}
 }
 
 // printRunDetail is the table form of `runs show`: the run as name/value lines,
-// then its systems.
-func printRunDetail(out io.Writer, run sqlite.RunRecord, cfgPath string, systems []sqlite.RunSystem) error {
+// then its systems, then the files their sources read.
+func printRunDetail(out io.Writer, run sqlite.RunRecord, cfgPath string, systems []sqlite.RunSystem, inputs []sqlite.RunInput) error {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	field := func(name string, v any) {
 		if m, ok := v.(interface{ MarshalCSV() (string, error) }); ok {
@@ -173,7 +184,14 @@ func printRunDetail(out io.Writer, run sqlite.RunRecord, cfgPath string, systems
 		_, err := fmt.Fprintf(out, "no per-system summary: the run is %s\n", run.Status)
 		return err
 	}
-	return writeTable(out, systems)
+	if err := writeTable(out, systems); err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	return writeTable(out, inputs)
 }
 
 // historyDB is an open database for the read-only history commands, with the

@@ -6,6 +6,7 @@ package app
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -488,5 +489,59 @@ func TestRunsInterrupted(t *testing.T) {
 	holdRunLock(t, f)
 	if got := status("runs list", "--last", "1"); got != "running" {
 		t.Errorf("runs list with the lock held: run 6 is %q, want running", got)
+	}
+}
+
+// TestRunsShowFiles: `runs show` lists each file a glob source read with
+// pick: all, with its bytes and SHA-256 as stored and its records, and a
+// gzip file's fingerprint is of its compressed bytes.
+func TestRunsShowFiles(t *testing.T) {
+	f := newHistFixture(t)
+	f.write("keysync-config.yaml", `database: ./keysync.db
+output_dir: ./output
+sources:
+  A: { path: ./input/A.csv.gz }
+  B: { path: "./input/B_*.csv", pick: all }
+`)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("source_key\nK1\nK2\n"))
+	zw.Close()
+	f.write("input/A.csv.gz", gz.String())
+	f.write("input/B_20261201.csv", "source_key\nK1\n")
+	f.write("input/B_20261202.csv", "source_key\nK2\nK3\n")
+	f.sync(1, 0)
+
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	file := func(name string) []byte {
+		b, err := os.ReadFile(f.path(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	r := f.cmd("runs show", "--format", "json", "1")
+	histExit(t, r, 0)
+	var js struct {
+		Inputs []sqlite.RunInput `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil {
+		t.Fatalf("json: %v\n%s", err, r.stdout)
+	}
+	want := []sqlite.RunInput{
+		{System: "A", Seq: 1, Path: f.path("input/A.csv.gz"), Bytes: int64(gz.Len()), SHA256: sum(gz.Bytes()), FirstRecord: 1, Records: 2},
+		{System: "B", Seq: 1, Path: f.path("input/B_20261201.csv"), Bytes: int64(len(file("input/B_20261201.csv"))), SHA256: sum(file("input/B_20261201.csv")), FirstRecord: 1, Records: 1},
+		{System: "B", Seq: 2, Path: f.path("input/B_20261202.csv"), Bytes: int64(len(file("input/B_20261202.csv"))), SHA256: sum(file("input/B_20261202.csv")), FirstRecord: 2, Records: 2},
+	}
+	if !reflect.DeepEqual(js.Inputs, want) {
+		t.Errorf("inputs = %+v\nwant %+v", js.Inputs, want)
+	}
+
+	r = f.cmd("runs show", "--format", "table", "1")
+	histExit(t, r, 0)
+	for _, w := range []string{"first_record", "B_20261202.csv", want[2].SHA256, f.path("input/B_*.csv")} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("runs show 1 (table) lacks %q:\n%s", w, r.stdout)
+		}
 	}
 }

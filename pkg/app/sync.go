@@ -177,10 +177,10 @@ func syncFlags() []cli.Flag {
 func printRunSummary(env Env, res reconcile.Result) error {
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "run\t%d\t(%s)\t\n", res.RunID, res.Mode)
-	fmt.Fprintln(w, "system\trole\trows\trejected\tkeys\tduplicates\tmatched\tmissing_in_A\tmissing_from_system\tpending\tsuppressed\t")
+	fmt.Fprintln(w, "system\trole\trows\trejected\tkeys\tduplicates\tmatched\tmissing_in_A\tmissing_from_system\tpending\tsuppressed\tfiltered\t")
 	for _, r := range res.Summary {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.System, r.Role, r.RowsRead, r.RowsRejected,
-			r.DistinctKeys, r.DuplicateKeys, r.Matched, r.MissingInA, r.MissingFromSystem, r.Pending, r.Suppressed)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.System, r.Role, r.RowsRead, r.RowsRejected,
+			r.DistinctKeys, r.DuplicateKeys, r.Matched, r.MissingInA, r.MissingFromSystem, r.Pending, r.Suppressed, r.Filtered)
 	}
 	return w.Flush()
 }

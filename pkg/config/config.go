@@ -119,6 +119,21 @@ type Source struct {
 	Query string // sqlite: the SELECT whose rows are the records
 	Items string // json, http: dotted path to the items array; "" is the document itself
 
+	// csv, json: how the file is found and read. Path may be a glob; Pick
+	// chooses among its matches ("" is PickLast). Encoding is a WHATWG
+	// label, lower-cased ("" is utf-8). Member names the file to read in a
+	// zip archive holding several.
+	Encoding string
+	Member   string
+	Pick     string
+	// Filter (every type) is an SQLite expression over the accepted row's
+	// fields (source.FilterFields); rows for which it is not true take no
+	// part in the comparison and are counted as filtered. "" is no filter.
+	Filter string
+	// NoHeader (csv, `header: false`): the file has no header row, and
+	// Columns and Key give 1-based column positions ("2") instead of names.
+	NoHeader bool
+
 	// http only. URL and Headers keep their ${NAME} references: the
 	// environment is read when the source is, never stored here.
 	URL        string

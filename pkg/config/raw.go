@@ -58,7 +58,11 @@ type rawOutput struct {
 type rawSource struct {
 	Type       *string                `yaml:"type"`
 	Path       *string                `yaml:"path"`
+	Pick       *string                `yaml:"pick"`
+	Encoding   *string                `yaml:"encoding"`
+	Member     *string                `yaml:"member"`
 	Delimiter  *string                `yaml:"delimiter"`
+	Header     *bool                  `yaml:"header"`
 	Columns    map[string]rawFieldRef `yaml:"columns"`
 	Query      *string                `yaml:"query"`
 	URL        *string                `yaml:"url"`
@@ -73,6 +77,7 @@ type rawSource struct {
 	MaxPages   *int                   `yaml:"max_pages"`
 	Retries    *int                   `yaml:"retries"`
 	Backoff    *string                `yaml:"backoff"`
+	Filter     *string                `yaml:"filter"`
 }
 
 // rawFieldRef is the value of a columns: or fields: entry: one name, or a

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -9,6 +12,10 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/keysync/keysync/pkg/source"
 )
 
 // Source types: the values of sources.<name>.type.
@@ -18,6 +25,15 @@ const (
 	TypeHTTP   = "http"
 	TypeSQLite = "sqlite"
 )
+
+// Choices of a glob path's matches: the values of sources.<name>.pick.
+const (
+	PickLast   = "last"   // the lexicographically last name (the default)
+	PickNewest = "newest" // the latest modification time
+	PickAll    = "all"    // every match, in name order, read as one source
+)
+
+var picks = []string{PickLast, PickNewest, PickAll}
 
 // Pagination styles of an http source: the values of sources.<name>.pagination.
 const (
@@ -40,10 +56,10 @@ const (
 // error shows them. A key of another type is refused, so a json source
 // given `columns:` (a CSV option) fails loudly instead of being ignored.
 var sourceOptions = map[string][]string{
-	TypeCSV:    {"type", "path", "delimiter", "columns"},
-	TypeJSON:   {"type", "path", "items", "fields"},
-	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff"},
-	TypeSQLite: {"type", "path", "query", "columns"},
+	TypeCSV:    {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns", "filter"},
+	TypeJSON:   {"type", "path", "pick", "encoding", "member", "items", "fields", "filter"},
+	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff", "filter"},
+	TypeSQLite: {"type", "path", "query", "columns", "filter"},
 }
 
 var sourceTypes = []string{TypeCSV, TypeJSON, TypeHTTP, TypeSQLite}
@@ -129,6 +145,22 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 		}
 	}
 	setIf(&s.Query, rs.Query)
+	if rs.Encoding != nil {
+		s.Encoding = strings.ToLower(strings.TrimSpace(*rs.Encoding))
+	}
+	setIf(&s.Member, rs.Member)
+	if rs.Pick != nil {
+		s.Pick = strings.TrimSpace(*rs.Pick)
+	}
+	if rs.Header != nil {
+		s.NoHeader = !*rs.Header
+	}
+	if rs.Filter != nil {
+		s.Filter = strings.TrimSpace(*rs.Filter)
+		if s.Filter == "" {
+			return s, errorf(key+".filter", *rs.Filter, "must be an SQLite expression over %s", strings.Join(source.FilterFields, ", "))
+		}
+	}
 	if rs.URL != nil {
 		s.URL = strings.TrimSpace(*rs.URL)
 	}
@@ -243,6 +275,9 @@ func fieldRefs(field string, m map[string]rawFieldRef) (map[string]string, []str
 
 // validateSourceType checks the options of s that depend on its type.
 func validateSourceType(key string, s Source) error {
+	if err := validateFilter(key+".filter", s.Filter); err != nil {
+		return err
+	}
 	switch s.Type {
 	case TypeCSV:
 		if s.Path == "" {
@@ -252,6 +287,12 @@ func validateSourceType(key string, s Source) error {
 		switch d := s.Delimiter; {
 		case d == 0, d == '"', d == '\r', d == '\n', d == utf8.RuneError, !validRune(d):
 			return errorf(key+".delimiter", string(d), "cannot be a field delimiter")
+		}
+		if err := validateInput(key, s); err != nil {
+			return err
+		}
+		if s.NoHeader {
+			return validatePositions(key+".columns", s.Columns, s.Key)
 		}
 		return validateColumns(key+".columns", s.Columns, s.Key)
 	case TypeSQLite:
@@ -265,6 +306,9 @@ func validateSourceType(key string, s Source) error {
 	case TypeJSON:
 		if s.Path == "" {
 			return errorf(key+".path", "", "is required")
+		}
+		if err := validateInput(key, s); err != nil {
+			return err
 		}
 		if err := validatePath(key+".items", s.Items); err != nil {
 			return err
@@ -309,6 +353,79 @@ func validateColumns(field string, cols map[string]string, key []string) error {
 			return errorf(field+".source_key", part, "is listed twice")
 		}
 		seen[h] = true
+	}
+	return nil
+}
+
+// validateFilter compiles a filter: expression, so that a bad one is a
+// config error before anything is read.
+func validateFilter(field, expr string) error {
+	if expr == "" {
+		return nil
+	}
+	f, err := source.CompileFilter(context.Background(), expr)
+	if err != nil {
+		return &Error{Field: field, Msg: "is not a valid filter", Err: err}
+	}
+	return f.Close()
+}
+
+// validateInput checks how a csv or json source finds and reads its files:
+// the glob of path, pick, encoding and member.
+func validateInput(key string, s Source) error {
+	if _, err := filepath.Match(s.Path, ""); err != nil {
+		return errorf(key+".path", s.Path, "is not a valid glob pattern (use *, ? and [a-z]; escape them with \\)")
+	}
+	if s.Pick != "" && !slices.Contains(picks, s.Pick) {
+		return errorf(key+".pick", s.Pick, "is not a pick (want %s)", strings.Join(picks, ", "))
+	}
+	if s.Encoding != "" {
+		if _, err := htmlindex.Get(s.Encoding); err != nil {
+			return errorf(key+".encoding", s.Encoding, "is not a known encoding (a WHATWG label such as utf-8, windows-1252, iso-8859-15, utf-16le or shift_jis)")
+		}
+	}
+	if s.Member != "" && strings.TrimSpace(s.Member) == "" {
+		return errorf(key+".member", s.Member, "must name a file in the zip archive")
+	}
+	return nil
+}
+
+// validatePositions checks the columns: of a csv source without a header:
+// 1-based column positions, source_key among them (one, or a composite
+// key's list), no position given twice.
+func validatePositions(field string, cols map[string]string, key []string) error {
+	names := make([]string, 0, len(cols))
+	for f := range cols {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	if _, ok := cols["source_key"]; !ok && len(key) == 0 {
+		return errorf(field+".source_key", "", "is required with header: false: the position of the key column (1 is the first)")
+	}
+	used := map[int]string{}
+	check := func(fkey, v, what string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return errorf(fkey, v, "is not a column position (1 is the first); with header: false, columns: gives positions")
+		}
+		if other, ok := used[n]; ok {
+			return errorf(fkey, v, "is already the position of %s", other)
+		}
+		used[n] = what
+		return nil
+	}
+	for _, f := range names {
+		if !isContractField(f) {
+			return errorf(field+"."+f, "", "is not a field of the data contract (%s)", strings.Join(contractFields, ", "))
+		}
+		if err := check(field+"."+f, cols[f], f); err != nil {
+			return err
+		}
+	}
+	for i, part := range key {
+		if err := check(field+".source_key", part, fmt.Sprintf("part %d of source_key", i+1)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -58,6 +58,30 @@ func TestParse_SourceTypes(t *testing.T) {
 				Columns: map[string]string{"source_key": "ItemID"}},
 		},
 		{
+			name: "csv as an ERP writes it",
+			b:    `{ path: "exports/B_*.csv.gz", pick: all, encoding: " Windows-1252 ", member: B.csv, header: false, columns: { source_key: 2, last_seen_at: "5" } }`,
+			want: config.Source{Name: "B", Type: "csv", Path: "/etc/keysync/exports/B_*.csv.gz", Delimiter: ',',
+				Pick: "all", Encoding: "windows-1252", Member: "B.csv", NoHeader: true,
+				Columns: map[string]string{"source_key": "2", "last_seen_at": "5"}},
+		},
+		{
+			name: "a filter",
+			b:    `{ path: b.csv, filter: " entity_type <> 'archived' AND key NOT LIKE 'TEST-%' " }`,
+			want: config.Source{Name: "B", Type: "csv", Path: "/etc/keysync/b.csv", Delimiter: ',',
+				Filter: "entity_type <> 'archived' AND key NOT LIKE 'TEST-%'"},
+		},
+		{
+			name: "header-less composite key",
+			b:    `{ path: b.csv, header: false, columns: { source_key: [1, 3] } }`,
+			want: config.Source{Name: "B", Type: "csv", Path: "/etc/keysync/b.csv", Delimiter: ',', NoHeader: true,
+				Columns: map[string]string{}, Key: []string{"1", "3"}},
+		},
+		{
+			name: "json newest of a glob, utf-16",
+			b:    `{ type: json, path: "in/*.json", pick: newest, encoding: utf-16le }`,
+			want: config.Source{Name: "B", Type: "json", Path: "/etc/keysync/in/*.json", Pick: "newest", Encoding: "utf-16le"},
+		},
+		{
 			name: "http defaults",
 			b:    `{ type: http, url: "https://api.example.com/items" }`,
 			want: config.Source{Name: "B", Type: "http", URL: "https://api.example.com/items",
@@ -135,6 +159,27 @@ func TestParse_SourceErrors(t *testing.T) {
 		{"http with columns", `{ type: http, url: "https://x", columns: { source_key: id } }`, "sources.B.columns", ""},
 		{"csv with timeout", `{ path: b.csv, timeout: 5s }`, "sources.B.timeout", ""},
 
+		// How files are found and read.
+		{"unknown encoding", `{ path: b.csv, encoding: klingon }`, "sources.B.encoding", "klingon"},
+		{"unknown pick", `{ path: "b*.csv", pick: first }`, "sources.B.pick", "first"},
+		{"bad glob", `{ path: "b[.csv" }`, "sources.B.path", ""},
+		{"blank member", `{ path: b.zip, member: " " }`, "sources.B.member", " "},
+		{"header not a bool", `{ path: b.csv, header: no_thanks }`, "sources.B.header", "no_thanks"},
+		{"header on json", `{ type: json, path: b.json, header: false }`, "sources.B.header", ""},
+		{"encoding on sqlite", `{ type: sqlite, path: b.db, query: "SELECT 1", encoding: utf-8 }`, "sources.B.encoding", ""},
+		{"pick on http", `{ type: http, url: "https://x", pick: all }`, "sources.B.pick", ""},
+		{"header-less without source_key", `{ path: b.csv, header: false, columns: { location_ref: 1 } }`, "sources.B.columns.source_key", ""},
+		{"header-less name for a position", `{ path: b.csv, header: false, columns: { source_key: id } }`, "sources.B.columns.source_key", "id"},
+		{"header-less position 0", `{ path: b.csv, header: false, columns: { source_key: 0 } }`, "sources.B.columns.source_key", "0"},
+		{"header-less position twice", `{ path: b.csv, header: false, columns: { source_key: 1, location_ref: 1 } }`, "sources.B.columns.source_key", "1"},
+		{"header-less key part not a position", `{ path: b.csv, header: false, columns: { source_key: [1, x] } }`, "sources.B.columns.source_key", "x"},
+
+		// filter.
+		{"filter empty", `{ path: b.csv, filter: " " }`, "sources.B.filter", " "},
+		{"filter syntax", `{ path: b.csv, filter: "key = " }`, "sources.B.filter", ""},
+		{"filter other column", `{ path: b.csv, filter: "sku = 'x'" }`, "sources.B.filter", ""},
+		{"filter two statements", `{ type: sqlite, path: b.db, query: "SELECT 1", filter: "1; DELETE FROM x" }`, "sources.B.filter", ""},
+
 		// Required options.
 		{"json needs a path", `{ type: json, items: data }`, "sources.B.path", ""},
 		{"sqlite needs a path", `{ type: sqlite, query: "SELECT 1" }`, "sources.B.path", ""},
@@ -205,7 +250,7 @@ func TestParse_SourceErrors(t *testing.T) {
 func TestParse_SourceOptionsListed(t *testing.T) {
 	_, err := config.Parse(strings.NewReader(withA(`{ type: json, path: b.json, delimiter: ";" }`)), dir)
 	mustConfigError(t, err, "sources.B.delimiter")
-	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, items, fields)"; got != want {
+	if got, want := err.Error(), "config: sources.B.delimiter: does not apply to a json source (its options: type, path, pick, encoding, member, items, fields, filter)"; got != want {
 		t.Errorf("Error() = %q\nwant      %q", got, want)
 	}
 }

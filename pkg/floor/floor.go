@@ -111,6 +111,11 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 	if cfg.GracePeriod > 0 {
 		return Result{}, fmt.Errorf("config %s: grace_period %s: %w: remove it to compare", cfg.Path, cfg.GracePeriod, ErrUnsupported)
 	}
+	for _, name := range cfg.SourceNames() {
+		if f := cfg.Sources[name].Filter; f != "" {
+			return Result{}, fmt.Errorf("config %s: source %s: filter %q: %w: remove it to compare", cfg.Path, name, f, ErrUnsupported)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("create output directory: %w", err)
 	}
@@ -393,7 +398,7 @@ func (j *job) writeMissing(f found, missingInA, missingFrom *csvFile) error {
 func (j *job) writeRest(dir string, all []found) error {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	f, err := j.create(dir, report.SummaryName, "run_id", "system", "role", "rows_read", "rows_rejected",
-		"distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed")
+		"distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed", "filtered")
 	if err != nil {
 		return err
 	}
@@ -403,7 +408,7 @@ func (j *job) writeRest(dir string, all []found) error {
 		s := x.sum
 		if err := f.write(itoa(s.RunID), s.System, string(s.Role), itoa(s.RowsRead), itoa(s.RowsRejected),
 			itoa(s.DistinctKeys), itoa(s.DuplicateKeys), itoa(s.Matched), itoa(s.MissingInA),
-			itoa(s.MissingFromSystem), itoa(s.Pending), itoa(s.Suppressed)); err != nil {
+			itoa(s.MissingFromSystem), itoa(s.Pending), itoa(s.Suppressed), "0"); err != nil {
 			return err
 		}
 		exceptions = append(exceptions, x.exceptions...)

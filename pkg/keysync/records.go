@@ -21,6 +21,10 @@ type SummaryRow struct {
 	// Both were appended to the SPEC §7 columns.
 	Pending    int64 `csv:"pending" json:"pending"`
 	Suppressed int64 `csv:"suppressed" json:"suppressed"`
+	// Filtered counts rows the row rules accepted but the source's filter
+	// left out of the comparison; rows_read = accepted + rows_rejected, and
+	// filtered is part of the accepted. Appended after suppressed.
+	Filtered int64 `csv:"filtered" json:"filtered"`
 }
 
 // MissingInA is one row of diff_missing_in_A.csv: a key of a peer that the

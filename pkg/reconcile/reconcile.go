@@ -288,20 +288,51 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 		if err != nil {
 			return busy, &SourceError{System: name, Err: err}
 		}
+		if src.Filter != "" {
+			// Validated with the config; compiled again for this run's connection.
+			if sink.filter, err = source.CompileFilter(ctx, src.Filter); err != nil {
+				return busy, &SourceError{System: name, Err: fmt.Errorf("source %q: %w", name, err)}
+			}
+		}
 		stats, err := ex.Extract(ctx, rules, sink)
 		if err != nil {
+			sink.filter.Close()
 			return busy, &SourceError{System: name, Err: err}
 		}
-		if err := sink.flush(&stats); err != nil {
+		err = sink.flush(&stats)
+		sink.filter.Close()
+		if err != nil {
 			return busy, err
 		}
 		sink.progress.done(stats.RowsRead, stats.Bytes)
 		took := time.Since(start)
 		busy += took - sink.blocked
 		log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
-			"rejected", sink.rejected, "took", took.Round(time.Millisecond))
+			"rejected", sink.rejected, "filtered", stats.Filtered, "took", took.Round(time.Millisecond))
+		if len(stats.Files) > 1 {
+			for _, f := range stats.Files {
+				log.Debug("file read", "system", name, "file", f.Path, "records", f.Records,
+					"first_record", f.FirstRecord, "bytes", f.Bytes, "sha256", f.SHA256)
+			}
+		}
+		warnEncoding(log, name, src, sink.invalidUTF8)
 	}
 	return busy, nil
+}
+
+// warnEncoding says when a file source read as UTF-8 had keys that are not
+// UTF-8: the file is most likely in a legacy encoding (SPEC §3 rejects the
+// rows, silently otherwise).
+func warnEncoding(log *slog.Logger, name string, src config.Source, invalid int64) {
+	if invalid == 0 || (src.Type != config.TypeCSV && src.Type != config.TypeJSON) {
+		return
+	}
+	if enc, err := source.LookupEncoding(src.Encoding); err != nil || enc != nil {
+		return // decoded from another encoding: the text is valid UTF-8
+	}
+	log.Warn("rows rejected as invalid_utf8: the file is probably not UTF-8",
+		"system", name, "rows", invalid,
+		"hint", fmt.Sprintf("set encoding: windows-1252 (or the file's encoding) under sources.%s", name))
 }
 
 // batchSink collects one source's rows into batches for the writer.
@@ -311,6 +342,13 @@ type batchSink struct {
 	out      chan<- batch
 	cur      batch
 	rejected int64
+	// invalidUTF8 counts the rows rejected as invalid_utf8, for the hint
+	// of warnEncoding.
+	invalidUTF8 int64
+	// filter, when set, leaves out the accepted rows its expression is not
+	// true for, a batch at a time; filtered counts them.
+	filter   *source.Filter
+	filtered int64
 	blocked  time.Duration   // waiting for the writer to take a batch
 	progress *sourceProgress // nil when nobody watches
 }
@@ -331,10 +369,24 @@ func (s *batchSink) Reject(rej keysync.Rejection) error {
 	s.progress.record()
 	s.cur.rejects = append(s.cur.rejects, rej)
 	s.rejected++
+	if rej.Reason == keysync.RejectInvalidUTF8 {
+		s.invalidUTF8++
+	}
 	return nil
 }
 
 func (s *batchSink) flush(stats *source.Stats) error {
+	if s.filter != nil {
+		kept, n, err := s.filter.Keep(s.ctx, s.cur.rows)
+		if err != nil {
+			return fmt.Errorf("source %q: %w", s.system, err)
+		}
+		s.cur.rows = kept
+		s.filtered += n
+	}
+	if stats != nil {
+		stats.Filtered = s.filtered
+	}
 	b := s.cur
 	b.system, b.stats = s.system, stats
 	s.cur = batch{}

@@ -434,3 +434,47 @@ func assertNoSecrets(t *testing.T, what, text string) {
 		}
 	}
 }
+
+// TestInvalidUTF8Hint: a Windows-1252 export read as UTF-8 loses its rows
+// with non-ASCII keys to invalid_utf8; the log says how many and suggests
+// encoding: windows-1252, and with that encoding the rows are read.
+func TestInvalidUTF8Hint(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"A.csv": "source_key\nÄBC-1\nK-2\n",
+		"B.csv": "source_key,location_ref\n\xc4BC-1,Lager K\xf6ln\nK-2,Hamburg\n\xd6L-3,x\n",
+		// Two of B's three rows are rejected: more than the default
+		// max_rejected_ratio lets through, and the point here is the hint.
+		"utf8.yaml": "database: ./u.db\noutput_dir: ./out-u\nsafety: { max_rejected_ratio: 0 }\nsources:\n  A: { path: A.csv }\n  B: { path: B.csv }\n",
+		"win.yaml":  "database: ./w.db\noutput_dir: ./out-w\nsources:\n  A: { path: A.csv }\n  B: { path: B.csv, encoding: windows-1252 }\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	if _, _, err := run(t, dir, "utf8.yaml", &log); err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	for _, want := range []string{"level=WARN", "rows rejected as invalid_utf8", "system=B", "rows=2", "encoding: windows-1252"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+
+	log.Reset()
+	if _, _, err := run(t, dir, "win.yaml", &log); err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	if strings.Contains(log.String(), "invalid_utf8") {
+		t.Errorf("log warns with encoding: windows-1252:\n%s", log.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out-w", "rejected_rows.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "run_id,system,record,raw_key,reason\n"; got != want {
+		t.Errorf("rejected_rows.csv = %q, want no rows", got)
+	}
+}

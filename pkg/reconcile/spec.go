@@ -13,9 +13,10 @@ func SourceSpec(cfg *config.Config, name string) source.Spec {
 	return source.Spec{
 		System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
 		Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
-		Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims,
+		Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims, NoHeader: src.NoHeader,
 		URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
 		PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
 		MaxPages: src.MaxPages, Retries: src.Retries, Backoff: src.Backoff,
+		Input: source.Input{Encoding: src.Encoding, Member: src.Member, Pick: src.Pick},
 	}
 }

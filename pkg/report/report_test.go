@@ -17,7 +17,7 @@ import (
 
 // headers are the columns of each artifact, exactly as SPEC §7 lists them.
 var headers = map[string][]string{
-	report.SummaryName:           {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed"},
+	report.SummaryName:           {"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys", "duplicate_keys", "matched", "missing_in_A", "missing_from_system", "pending", "suppressed", "filtered"},
 	report.MissingInAName:        {"run_id", "system", "source_key", "key", "master_key", "status", "entity_type", "location_ref", "last_seen_at"},
 	report.MissingFromSystemName: {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	report.RegistryName:          {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},

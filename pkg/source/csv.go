@@ -1,35 +1,42 @@
 package source
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"io/fs"
-	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// CSV is a source read from one CSV file (SPEC §3): RFC 4180, UTF-8 with an
-// optional BOM, LF or CRLF, a header row naming the columns.
+// CSV is a source read from CSV files (SPEC §3): RFC 4180, LF or CRLF, a
+// header row naming the columns (or, with NoHeader, none: Columns then give
+// positions). Input says how the file is found, decompressed and decoded;
+// its zero value is one plain UTF-8 file with an optional BOM.
 type CSV struct {
 	System    string            // the configured source name, for errors (and Rules.System if that is empty)
-	Path      string            // the file, resolved against the config's directory
+	Path      string            // the file or glob, resolved against the config's directory
 	Delimiter rune              // field separator; 0 means ','
-	Columns   map[string]string // contract field -> header name, replacing the field's own name
+	Columns   map[string]string // contract field -> header name (with NoHeader: 1-based position), replacing the field's own name
 
-	// Key, when set, lists the headers whose values make a composite
-	// source_key, joined with KeySeparator (see JoinKey). Columns must then
-	// not map source_key.
+	// Key, when set, lists the headers (with NoHeader: positions) whose
+	// values make a composite source_key, joined with KeySeparator (see
+	// JoinKey). Columns must then not map source_key.
 	Key          []string
 	KeySeparator string
+
+	// NoHeader says the file has no header row: every record is data, and
+	// Columns and Key give 1-based column positions. Fields not in Columns
+	// are absent.
+	NoHeader bool
+
+	Input
 }
 
 // checkEvery is how many records pass between two looks at ctx: often enough
@@ -40,8 +47,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // Extract streams the file through rules into sink, one record at a time and
 // in file order, and returns the count of data records and the fingerprint
-// of the whole file. Any failure of the source as a whole (see Error) stops
-// the extraction and is returned as a *Error; Stats are then zero.
+// of the input (see combine for several files). Any failure of the source as
+// a whole (see Error) stops the extraction and is returned as a *Error,
+// naming the file it happened in; Stats are then zero.
 //
 // Header names are matched case-insensitively after trimming white space.
 // A contract field named in Columns is read only from the mapped header; the
@@ -51,39 +59,70 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // name are ignored. With Key set, source_key is the Key columns' values
 // joined with KeySeparator (see JoinKey), each column found like a mapped one.
 //
+// With several files (Pick is PickAll), each has its own header, and record
+// numbers run on from one file to the next.
+//
 // Blank lines (empty, or a lone CRLF) are not records and do not count, but
 // they do count as lines, so Rejection.Line is the physical line of the file
 // where the record starts. A line of only spaces is a record, as in RFC 4180.
 func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error) {
-	fail := func(line int64, err error) (Stats, error) {
-		return Stats{}, &Error{System: c.System, Path: c.Path, Line: line, Err: err}
+	fail := func(err error) (Stats, error) {
+		return Stats{}, &Error{System: c.System, Path: c.Path, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return fail(0, err)
+		return fail(err)
 	}
 	if rules.System == "" {
 		rules.System = c.System
 	}
 	comma, err := c.delimiter()
 	if err != nil {
-		return fail(0, err)
+		return fail(err)
 	}
 	if err := c.checkColumns(); err != nil {
+		return fail(err)
+	}
+	var positions columns
+	if c.NoHeader {
+		if positions, err = c.positions(); err != nil {
+			return fail(err)
+		}
+	}
+	paths, err := c.files(c.Path)
+	if err != nil {
+		return fail(err)
+	}
+	var st Stats
+	for _, path := range paths {
+		f, err := c.extractFile(ctx, path, comma, positions, rules, sink, st.RowsRead, st.Bytes)
+		if err != nil {
+			return Stats{}, err
+		}
+		st.RowsRead += f.Records
+		st.Bytes += f.Bytes // the stored bytes so far, for the progress of the next file
+		st.Files = append(st.Files, f)
+	}
+	st.Fingerprint = combine(c.Path, st.Files)
+	return st, nil
+}
+
+// extractFile reads one file of the source, numbering its records on from
+// before; bytesBefore is the count of stored bytes of the files read before
+// it. positions are the columns when the file has no header.
+func (c CSV) extractFile(ctx context.Context, path string, comma rune, positions columns, rules Rules, sink Sink, before, bytesBefore int64) (InputFile, error) {
+	fail := func(line int64, err error) (InputFile, error) {
+		return InputFile{}, &Error{System: c.System, Path: path, Line: line, Err: err}
+	}
+	var progress func(int64)
+	if bc, ok := sink.(ByteCounter); ok {
+		progress = func(n int64) { bc.BytesRead(bytesBefore + n) }
+	}
+	tf, err := c.openText(path, progress)
+	if err != nil {
 		return fail(0, err)
 	}
-
-	f, err := os.Open(c.Path)
-	if err != nil {
-		return fail(0, withoutPath(err))
-	}
-	defer f.Close()
-
-	// Hash below the buffer so the fingerprint covers every byte, BOM included.
-	hr := &hashingReader{r: f, h: sha256.New()}
-	if bc, ok := sink.(ByteCounter); ok {
-		hr.progress = bc.BytesRead
-	}
-	br := bufio.NewReaderSize(hr, 64<<10)
+	defer tf.Close()
+	br := tf.Text
 	if b, err := br.Peek(len(utf8BOM)); bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	} else if err != nil && err != io.EOF {
@@ -96,21 +135,23 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 	r.ReuseRecord = true
 	r.LazyQuotes = false
 
-	header, err := r.Read()
-	if err == io.EOF {
-		return fail(0, errors.New("empty file: no header row"))
+	col, width := positions, -1 // without a header, the first record sets the width
+	if !c.NoHeader {
+		header, err := r.Read()
+		if err == io.EOF {
+			return fail(0, errors.New("empty file: no header row"))
+		}
+		if err != nil {
+			return fail(readError(err))
+		}
+		if col, err = locate(header, c.Columns, c.Key, headerNames); err != nil {
+			line, _ := r.FieldPos(0) // blank lines may precede the header
+			return fail(int64(line), err)
+		}
+		width = len(header)
 	}
-	if err != nil {
-		return fail(readError(err))
-	}
-	col, err := locate(header, c.Columns, c.Key, headerNames)
-	if err != nil {
-		line, _ := r.FieldPos(0) // blank lines may precede the header
-		return fail(int64(line), err)
-	}
-	width := len(header)
 
-	var record int64
+	record := before
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -124,6 +165,13 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 			if err := ctx.Err(); err != nil {
 				line, _ := r.FieldPos(0)
 				return fail(int64(line), err)
+			}
+		}
+		if width < 0 {
+			width = len(rec)
+			if need := col.highest() + 1; width < need {
+				line, _ := r.FieldPos(0)
+				return fail(int64(line), fmt.Errorf("the first record has %d fields, but columns: names position %d", width, need))
 			}
 		}
 		// No copies: encoding/csv converts each record to one fresh string
@@ -152,17 +200,44 @@ func (c CSV) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error)
 	}
 	// encoding/csv stops at EOF, but drain anyway so the fingerprint is of
 	// the whole file whatever the reader left unread.
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return fail(0, withoutPath(err))
+	fp, err := tf.finish()
+	if err != nil {
+		return fail(0, err)
 	}
-	return Stats{
-		RowsRead: record,
-		Fingerprint: Fingerprint{
-			Path:   c.Path,
-			Bytes:  hr.n,
-			SHA256: hex.EncodeToString(hr.h.Sum(nil)),
-		},
-	}, nil
+	return InputFile{Fingerprint: fp, FirstRecord: before + 1, Records: record - before}, nil
+}
+
+// positions turns the Columns and Key of a header-less file into columns.
+func (c CSV) positions() (columns, error) {
+	col := columns{-1, -1, -1, -1, -1, nil}
+	pos := func(what, v string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("columns: %s is %q, not a column position (1, 2, …) as a file without a header needs", what, v)
+		}
+		return n - 1, nil
+	}
+	slots := []*int{&col.key, &col.system, &col.entityType, &col.locationRef, &col.lastSeenAt}
+	for fi, field := range ContractFields {
+		if v, ok := c.Columns[field]; ok {
+			at, err := pos(field, v)
+			if err != nil {
+				return col, err
+			}
+			*slots[fi] = at
+		}
+	}
+	for i, part := range c.Key {
+		at, err := pos(fmt.Sprintf("part %d of source_key", i+1), part)
+		if err != nil {
+			return col, err
+		}
+		col.keyParts = append(col.keyParts, at)
+	}
+	if col.key < 0 && col.keyParts == nil {
+		return col, errors.New("columns: a file without a header needs the position of source_key")
+	}
+	return col, nil
 }
 
 // delimiter validates Delimiter the way encoding/csv would, but up front and
@@ -189,6 +264,11 @@ func (c CSV) checkColumns() error {
 type columns struct {
 	key, system, entityType, locationRef, lastSeenAt int
 	keyParts                                         []int
+}
+
+// highest returns the largest position among the columns, -1 for none.
+func (col columns) highest() int {
+	return max(col.key, col.system, col.entityType, col.locationRef, col.lastSeenAt, slices.Max(append([]int{-1}, col.keyParts...)))
 }
 
 // get returns field i of rec, or "" when the column is absent or the record

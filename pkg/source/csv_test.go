@@ -280,8 +280,11 @@ func TestCSVExtractFingerprint(t *testing.T) {
 	want := source.Stats{RowsRead: 2, Fingerprint: source.Fingerprint{
 		Path: path, Bytes: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
 	}}
-	if got := st; got != want {
+	if got := st; got.RowsRead != want.RowsRead || got.Fingerprint != want.Fingerprint {
 		t.Errorf("Stats = %+v, want %+v", got, want)
+	}
+	if got, want := st.Files, []source.InputFile{{Fingerprint: want.Fingerprint, FirstRecord: 1, Records: 2}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Files = %+v, want %+v", got, want)
 	}
 }
 
@@ -452,7 +455,7 @@ func TestCSVExtractFailures(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
 			}
-			if got, want := st, (source.Stats{}); got != want {
+			if got, want := st, (source.Stats{}); !reflect.DeepEqual(got, want) {
 				t.Errorf("Stats = %+v, want zero on failure", got)
 			}
 		})

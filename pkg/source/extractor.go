@@ -50,6 +50,11 @@ type Spec struct {
 	Fields    map[string]string // json, http: contract field -> dotted path in an item
 	Items     string            // json, http: dotted path to the array of items; "" is the document itself
 	Query     string            // sqlite: the SELECT to run
+	NoHeader  bool              // csv: no header row; Columns and Key give 1-based positions
+
+	// Input (csv, json): the encoding, the zip member and the pick of a
+	// glob Path; see Input.
+	Input
 
 	// Key lists the columns (csv, sqlite) or dotted paths (json, http) whose
 	// values, joined with KeySeparator, make a composite source_key. Empty
@@ -76,10 +81,10 @@ func New(spec Spec) (Extractor, error) {
 	switch spec.Type {
 	case TypeCSV, "":
 		return CSV{System: spec.System, Path: spec.Path, Delimiter: spec.Delimiter, Columns: spec.Columns,
-			Key: spec.Key, KeySeparator: spec.KeySeparator}, nil
+			Key: spec.Key, KeySeparator: spec.KeySeparator, NoHeader: spec.NoHeader, Input: spec.Input}, nil
 	case TypeJSON:
 		return JSON{System: spec.System, Path: spec.Path, Items: spec.Items, Fields: spec.Fields,
-			Key: spec.Key, KeySeparator: spec.KeySeparator}, nil
+			Key: spec.Key, KeySeparator: spec.KeySeparator, Input: spec.Input}, nil
 	case TypeHTTP:
 		return &HTTP{System: spec.System, URL: spec.URL, Headers: spec.Headers, Items: spec.Items,
 			Fields: spec.Fields, Key: spec.Key, KeySeparator: spec.KeySeparator,

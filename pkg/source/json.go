@@ -4,22 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// JSON is a source read from one JSON file: an array of item objects, a
+// JSON is a source read from JSON files: an array of item objects, a
 // document holding that array at the dotted path Items, or newline-delimited
 // JSON (one object per line; any white space between the objects will do).
+// Input says how the file is found, decompressed and decoded; with several
+// files (PickAll) each is one document, and record numbers run on.
 //
 // The file is decoded token by token and item by item, so memory stays
 // bounded by the largest item, never the whole file.
@@ -33,6 +32,8 @@ type JSON struct {
 	// source_key, joined with KeySeparator (see JoinKey).
 	Key          []string
 	KeySeparator string
+
+	Input
 }
 
 // Extract streams the items through rules into sink, in file order; the
@@ -64,28 +65,47 @@ func (j JSON) Extract(ctx context.Context, rules Rules, sink Sink) (Stats, error
 	if err != nil {
 		return fail(err)
 	}
-	f, err := os.Open(j.Path)
+	paths, err := j.files(j.Path)
 	if err != nil {
-		return fail(withoutPath(err))
-	}
-	defer f.Close()
-
-	hr := &hashingReader{r: f, h: sha256.New()}
-	if bc, ok := sink.(ByteCounter); ok {
-		hr.progress = bc.BytesRead
-	}
-	br := bufio.NewReaderSize(hr, 64<<10)
-	s := &jsonStream{ctx: ctx, items: items, fields: fields, rules: rules, sink: sink}
-	if err := s.read(br); err != nil {
 		return fail(err)
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return fail(withoutPath(err))
+	s := &jsonStream{ctx: ctx, items: items, fields: fields, rules: rules, sink: sink}
+	var st Stats
+	for _, path := range paths {
+		f, err := j.extractFile(path, s, sink, st.Bytes)
+		if err != nil {
+			return Stats{}, &Error{System: j.System, Path: path, Err: err}
+		}
+		st.Bytes += f.Bytes // the stored bytes so far, for the progress of the next file
+		st.Files = append(st.Files, f)
 	}
-	return Stats{
-		RowsRead:    s.n,
-		Fingerprint: Fingerprint{Path: j.Path, Bytes: hr.n, SHA256: hex.EncodeToString(hr.h.Sum(nil))},
-	}, nil
+	st.RowsRead = s.n
+	st.Fingerprint = combine(j.Path, st.Files)
+	return st, nil
+}
+
+// extractFile reads one file of the source as one document (or NDJSON
+// stream) through s, whose item count runs on from file to file. before is
+// the count of stored bytes of the files read before it.
+func (j JSON) extractFile(path string, s *jsonStream, sink Sink, before int64) (InputFile, error) {
+	var progress func(int64)
+	if bc, ok := sink.(ByteCounter); ok {
+		progress = func(n int64) { bc.BytesRead(before + n) }
+	}
+	tf, err := j.openText(path, progress)
+	if err != nil {
+		return InputFile{}, err
+	}
+	defer tf.Close()
+	first := s.n + 1
+	if err := s.read(tf.Text); err != nil {
+		return InputFile{}, err
+	}
+	fp, err := tf.finish()
+	if err != nil {
+		return InputFile{}, err
+	}
+	return InputFile{Fingerprint: fp, FirstRecord: first, Records: s.n - first + 1}, nil
 }
 
 // jsonStream decodes JSON documents (a file, or one HTTP page each) into

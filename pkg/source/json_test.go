@@ -306,7 +306,7 @@ func TestJSONExtractFailures(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
 			}
-			if st != (source.Stats{}) {
+			if !reflect.DeepEqual(st, source.Stats{}) {
 				t.Errorf("Stats = %+v on failure, want zero", st)
 			}
 		})

@@ -6,6 +6,13 @@
 // SQLite databases. New picks the extractor for a Spec, a plain description
 // of a configured source, so this package needs nothing of pkg/config.
 //
+// CSV and JSON files go through one input layer (Input, input.go) before
+// their format sees them: a glob's matches, the fingerprint of the bytes as
+// stored, the decompressor the magic bytes call for (gzip, zstd, bzip2, a
+// zip member) and the decoder of the encoding (a byte-order mark wins).
+// Filter is the row filter of a source: an SQLite expression over an
+// accepted row's fields, evaluated a batch at a time.
+//
 // Every extractor streams: a record goes through the Rules into the Sink as
 // soon as it is read, and nothing holds a whole input in memory.
 package source
@@ -30,4 +37,10 @@ type Fingerprint struct {
 type Stats struct {
 	RowsRead int64 // data records (the header and blank lines are not records)
 	Fingerprint
+	Files []InputFile // the files read, in reading order (csv, json); nil for other types
+
+	// Filtered counts the rows the row rules accepted but the source's
+	// filter left out of the comparison; the reader of the rows (not the
+	// extractor) applies the filter and sets it.
+	Filtered int64
 }

@@ -19,6 +19,7 @@ import (
 //	                        key counts summed over the files
 //	staging_findings        every file's findings (UNION ALL)
 //	staging_rejects         the rejected rows
+//	staging_inputs          the files the sources read
 //	staging_authority_rows  the authority's keys, one per row, from every file
 //	v_key_presence          every file's v_key_presence
 //
@@ -47,7 +48,7 @@ func stagingTemp(n int, readOnly bool) string {
 	}
 	b.WriteString(`CREATE TEMP VIEW staging_systems AS
 SELECT p0.system_id, p0.system, p0.role, p0.rows_read, p0.rows_rejected,
-       p0.input_path, p0.input_bytes, p0.input_sha256, `)
+       p0.input_path, p0.input_bytes, p0.input_sha256, p0.filtered, `)
 	b.WriteString(strings.Join([]string{sum("distinct_keys"), sum("duplicate_keys"), sum("matched")}, ", "))
 	b.WriteString("\nFROM staging_0.staging_systems p0")
 	for i := 1; i < n; i++ {
@@ -59,6 +60,9 @@ SELECT p0.system_id, p0.system, p0.role, p0.rows_read, p0.rows_rejected,
 	}))
 	fmt.Fprintf(&b, "CREATE TEMP VIEW staging_rejects AS %s;\n", union(func(s string) string {
 		return "SELECT * FROM " + s + ".staging_rejects"
+	}))
+	fmt.Fprintf(&b, "CREATE TEMP VIEW staging_inputs AS %s;\n", union(func(s string) string {
+		return "SELECT * FROM " + s + ".staging_inputs"
 	}))
 	fmt.Fprintf(&b, "CREATE TEMP VIEW staging_authority_rows AS %s;\n", union(func(s string) string {
 		return "SELECT r.key FROM " + s + ".staging_systems a CROSS JOIN " + s + ".staging_rows r " +
@@ -92,7 +96,7 @@ CREATE TEMP TABLE staging_authority_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
 // stagingTempNames are the TEMP objects stagingTemp makes, dropped before
 // the files are detached.
 var stagingTempNames = []string{
-	"VIEW staging_systems", "VIEW staging_findings", "VIEW staging_rejects",
+	"VIEW staging_systems", "VIEW staging_findings", "VIEW staging_rejects", "VIEW staging_inputs",
 	"VIEW staging_authority_rows", "VIEW v_key_presence",
 	"TABLE staging_master_keys", "TABLE staging_authority_keys",
 }

@@ -190,7 +190,7 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 			"registry_auto_approve",
 		)
 	}
-	persist = append(persist, "insert_run_systems", "copy_rejects")
+	persist = append(persist, "insert_run_systems", "copy_rejects", "insert_run_inputs")
 	start := time.Now()
 	if err := d.execSteps(ctx, tx, compare, args); err != nil {
 		return KPIs{}, err

@@ -216,6 +216,33 @@ func (r *Reader) runSystems(ctx context.Context, runID int64) ([]RunSystem, erro
 		}, runID)
 }
 
+// RunInput is one row of run_inputs: a file a csv or json source read, its
+// size and SHA-256 as stored, and the records that came from it.
+type RunInput struct {
+	System      string `csv:"system" json:"system"`
+	Seq         int64  `csv:"seq" json:"seq"`
+	Path        string `csv:"path" json:"path"`
+	Bytes       int64  `csv:"bytes" json:"bytes"`
+	SHA256      string `csv:"sha256" json:"sha256"`
+	FirstRecord int64  `csv:"first_record" json:"first_record"`
+	Records     int64  `csv:"records" json:"records"`
+}
+
+// RunInputs lists the files run's sources read, in the order of RunSystems
+// and, within a system, in reading order. Runs before run_inputs existed,
+// and http and sqlite sources, have none.
+func (r *Reader) RunInputs(ctx context.Context, runID int64) ([]RunInput, error) {
+	return scanAll(ctx, r.q, "run inputs", `
+		SELECT i.system, i.seq, i.path, i.bytes, i.sha256, i.first_record, i.records
+		FROM run_inputs i
+		JOIN run_systems s ON s.run_id = i.run_id AND s.system = i.system
+		WHERE i.run_id = ?
+		ORDER BY s.role <> 'authority', i.system, i.seq`,
+		func(rs *sql.Rows, v *RunInput) error {
+			return rs.Scan(&v.System, &v.Seq, &v.Path, &v.Bytes, &v.SHA256, &v.FirstRecord, &v.Records)
+		}, runID)
+}
+
 // LatestNormalRun is "the latest run" of the history commands: the newest
 // normal run that succeeded, the run whose reports output_dir holds (a dry
 // run writes to output_dir/dry-run). ok is false when there is none yet.

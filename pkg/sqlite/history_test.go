@@ -573,6 +573,10 @@ func TestViewsMigrationDownUp(t *testing.T) {
 		return histViewRows(t, d, `SELECT DISTINCT run_id FROM v_latest_run_summary`)
 	}
 	histSameLines(t, "v_latest_run_summary's run", latest(), []string{"5"})
+	// 00005 down: no run_inputs, no filtered column.
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("down 00005: %v", err)
+	}
 	// 00004 down: staging tables and v_key_presence back in the database.
 	if _, err := p.Down(ctx); err != nil {
 		t.Fatalf("down 00004: %v", err)

@@ -74,12 +74,12 @@ func (rp report[T]) each(ctx context.Context, q querier, fn func(T) error, args 
 var (
 	summaryReport = report[keysync.SummaryRow]{"summary", `
 		SELECT run_id, system, role, rows_read, rows_rejected, distinct_keys, duplicate_keys,
-		       matched, missing_in_A, missing_from_system, pending, suppressed
+		       matched, missing_in_A, missing_from_system, pending, suppressed, filtered
 		FROM run_systems WHERE run_id = ?
 		ORDER BY role <> 'authority', system`,
 		func(rs *sql.Rows, v *keysync.SummaryRow) error {
 			return rs.Scan(&v.RunID, &v.System, &v.Role, &v.RowsRead, &v.RowsRejected, &v.DistinctKeys,
-				&v.DuplicateKeys, &v.Matched, &v.MissingInA, &v.MissingFromSystem, &v.Pending, &v.Suppressed)
+				&v.DuplicateKeys, &v.Matched, &v.MissingInA, &v.MissingFromSystem, &v.Pending, &v.Suppressed, &v.Filtered)
 		}}
 	missingInAReport = report[keysync.MissingInA]{"missing_in_A", `
 		SELECT run_id, system, source_key, key, master_key, status, entity_type, location_ref, last_seen_at

@@ -168,9 +168,9 @@ func (s *Staging) AddReject(ctx context.Context, system string, rej keysync.Reje
 	return nil
 }
 
-// SetStats records what system's source read: its row count, rejected rows and
-// the fingerprint of its input. It is called once the system's rows are all
-// staged.
+// SetStats records what system's source read: its row count, rejected and
+// filtered rows, the fingerprint of its input and the files it read
+// (st.Files). It is called once the system's rows are all staged.
 func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, rejected int64) error {
 	id, ok := s.ids[system]
 	if !ok {
@@ -186,12 +186,25 @@ func (s *Staging) SetStats(ctx context.Context, system string, st source.Stats, 
 				first = sql.NullInt64{Int64: f, Valid: true}
 				last = sql.NullInt64{Int64: p.staged, Valid: true}
 			}
-			_, err := p.tx.ExecContext(ctx, `
+			if _, err := p.tx.ExecContext(ctx, `
 				UPDATE staging_systems
 				SET rows_read = ?, rows_rejected = ?, input_path = ?, input_bytes = ?, input_sha256 = ?,
-				    first_row = ?, last_row = ?
-				WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256, first, last, id)
-			return err
+				    filtered = ?, first_row = ?, last_row = ?
+				WHERE system_id = ?`, st.RowsRead, rejected, st.Path, st.Bytes, st.SHA256,
+				st.Filtered, first, last, id); err != nil {
+				return err
+			}
+			if p.index > 0 {
+				return nil
+			}
+			for i, f := range st.Files { // the files read, in the first file only
+				if _, err := p.tx.ExecContext(ctx, `
+					INSERT INTO staging_inputs (system_id, seq, path, bytes, sha256, first_record, records)
+					VALUES (?, ?, ?, ?, ?, ?, ?)`, id, i+1, f.Path, f.Bytes, f.SHA256, f.FirstRecord, f.Records); err != nil {
+					return fmt.Errorf("file %s: %w", f.Path, err)
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("stage stats of %s: %w", system, err)

@@ -7,7 +7,7 @@
 -- silenced a finding of the system.
 INSERT INTO run_systems (run_id, system, role, rows_read, rows_rejected, distinct_keys,
                          duplicate_keys, matched, missing_in_A, missing_from_system,
-                         input_path, input_bytes, input_sha256, pending, suppressed)
+                         input_path, input_bytes, input_sha256, pending, suppressed, filtered)
 SELECT :run_id, s.system, s.role, s.rows_read, s.rows_rejected, s.distinct_keys,
        s.duplicate_keys,
        s.matched,
@@ -32,5 +32,6 @@ SELECT :run_id, s.system, s.role, s.rows_read, s.rows_rejected, s.distinct_keys,
              AND EXISTS (SELECT 1 FROM suppressions x
                          WHERE x.system = c.system AND x.key = c.key
                            AND (x.until = '' OR x.until > :now)))
-       ELSE 0 END
+       ELSE 0 END,
+       s.filtered
 FROM staging_systems s;

@@ -20,6 +20,7 @@ CREATE TABLE staging_systems (
     input_path     TEXT NOT NULL DEFAULT '',
     input_bytes    INTEGER,
     input_sha256   TEXT NOT NULL DEFAULT '',
+    filtered       INTEGER NOT NULL DEFAULT 0, -- accepted rows its filter left out
     distinct_keys  INTEGER NOT NULL DEFAULT 0,
     duplicate_keys INTEGER NOT NULL DEFAULT 0,
     matched        INTEGER NOT NULL DEFAULT 0,
@@ -37,6 +38,19 @@ CREATE TABLE staging_rejects (
     raw_key   TEXT NOT NULL,
     reason    TEXT NOT NULL,
     PRIMARY KEY (system_id, record)
+) WITHOUT ROWID;
+
+-- staging_inputs holds the files each source read (in part-0.db only) until
+-- the final commit copies them to run_inputs.
+CREATE TABLE staging_inputs (
+    system_id    INTEGER NOT NULL,
+    seq          INTEGER NOT NULL,
+    path         TEXT NOT NULL,
+    bytes        INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    first_record INTEGER NOT NULL,
+    records      INTEGER NOT NULL,
+    PRIMARY KEY (system_id, seq)
 ) WITHOUT ROWID;
 
 -- staging_rows holds every accepted row, appended in input order (system
