@@ -17,9 +17,6 @@ import (
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
-// Version is set at build time with -ldflags "-X .../pkg/app.Version=…".
-var Version = "dev"
-
 // Env is what the commands need from the outside world; tests replace it.
 type Env struct {
 	Stdout io.Writer
@@ -36,7 +33,7 @@ func New(env Env) *cli.App {
 	a := &cli.App{
 		Name:    "keysync",
 		Usage:   "reconcile index keys of an authority and its peer systems",
-		Version: Version,
+		Version: versionInfo().Version,
 		Description: `keysync pulls the index keys of an authoritative system (A) and its peers,
 normalizes them, stages them in a SQLite file and finds, with SQL anti-joins,
 the keys missing in A (proposing master keys), the keys of A missing from
@@ -56,8 +53,20 @@ Exit codes:
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageErrorf("%v", err)
 		},
-		Flags:    logFlags(),
-		Before:   checkLogFormat,
+		// --version is keysync's own flag, printing what `keysync version` does.
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		Flags:                append(append(logFlags(), dbFlags()...), versionFlag()),
+		Before:               checkLogFormat,
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(env.Stdout)
+			}
+			if c.NArg() > 0 {
+				return unknownCommand(nil, c.App.Commands, c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Commands: commands(env),
 	}
 	setUsageErrors(a.Commands, a.OnUsageError)
@@ -131,11 +140,14 @@ func setUsageErrors(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
 	}
 }
 
-// dbFlags are accepted by every command: where the config and the database are.
+// dbFlags are accepted by every command, before or after it: where the
+// config and the database are. A flag wins over its environment variable,
+// which wins over the default.
 func dbFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "keysync-config.yaml", Usage: "the config `FILE`"},
-		&cli.StringFlag{Name: "db", Usage: "the database `PATH` (overrides the config's database)"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "keysync-config.yaml", EnvVars: []string{"KEYSYNC_CONFIG"},
+			Usage: "the config `FILE`"},
+		&cli.StringFlag{Name: "db", EnvVars: []string{"KEYSYNC_DB"}, Usage: "the database `PATH` (overrides the config's database)"},
 	}
 }
 

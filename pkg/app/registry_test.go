@@ -112,8 +112,7 @@ func (o *opsCase) raw(args ...string) opsResult {
 	o.step++
 	now := o.now(o.step)
 	var out, errb bytes.Buffer
-	a := New(Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }})
-	err := a.RunContext(o.t.Context(), append([]string{"keysync"}, args...))
+	err := Run(o.t.Context(), Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }}, append([]string{"keysync"}, args...))
 	return opsResult{stdout: out.String(), stderr: errb.String(), err: err, code: ExitCode(err)}
 }
 
