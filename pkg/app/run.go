@@ -57,4 +57,3 @@ func jsonLogRequested(args []string) bool {
 	}
 	return json
 }
-
