@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -160,11 +161,21 @@ func logger(c *cli.Context, w io.Writer) *slog.Logger {
 	if flagSet(c, "verbose") {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsInMs}
 	if logFormat(c) == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationsInMs writes every duration a log line carries as whole
+// milliseconds under a name ending _ms ("took" becomes took_ms=12), so that
+// text and JSON logs read the same and a log query can compare numbers.
+func durationsInMs(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Int64(strings.TrimSuffix(a.Key, "_ms")+"_ms", a.Value.Duration().Milliseconds())
+	}
+	return a
 }
 
 // loadConfig reads the config named by --config.
