@@ -39,7 +39,7 @@ func (k typedKey) String() string {
 // masterKeys resolves the keys an operator typed to registry keys: each is
 // normalized with the config's rules (as suppress add does); when the
 // registry has no such key the exact text is used, so a namespaced key
-// (A-B-INV-00000042) is found as typed. A key in neither form is returned
+// (A-B-CUST-00311971) is found as typed. A key in neither form is returned
 // normalized, and reported in missing.
 func masterKeys(ctx context.Context, c *cli.Context, r *sqlite.Reader, raws []string) (keys []string, missing []typedKey, err error) {
 	norm, err := keyNormalizer(c)

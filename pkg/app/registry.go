@@ -23,13 +23,13 @@ func registryCommand(env Env) *cli.Command {
 			registryTransitionCommand(env, "approve", keysync.StatusActive,
 				"promote Proposed master keys to Active",
 				`Examples:
-  keysync registry approve INV-00000042 SKU-7
-  keysync registry approve --reason "checked with team B" --by alice INV-00000042
+  keysync registry approve CUST-00347696 cust_311971
+  keysync registry approve CUST-00347696 --reason "checked with team B" --by alice
   keysync registry approve --all-proposed --config /etc/keysync/keysync-config.yaml`),
 			registryTransitionCommand(env, "deprecate", keysync.StatusDeprecated,
 				"retire Proposed or Active master keys",
 				`Examples:
-  keysync registry deprecate --reason "typo in B's export" INV-00000042`),
+  keysync registry deprecate AST-EU-00008450 --reason "typo in C's export"`),
 		},
 	}
 }
@@ -186,9 +186,9 @@ it works; a key that is not in the registry normalized (a namespaced key) is
 looked up exactly as typed. An unknown key exits 2.
 
 Examples:
-  keysync registry show INV-00000042
+  keysync registry show CUST-00311971
   keysync registry show --last 0 inv_42
-  keysync registry show A-B-INV-00000042 --format json | jq .history`,
+  keysync registry show A-B-CUST-00311971 --format json | jq .history`,
 		Flags: append(dbFlags(),
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
 			&cli.IntFlag{Name: "last", Value: 10, Usage: "show the newest `N` findings that reported the key (0: all)"},
