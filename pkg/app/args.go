@@ -108,14 +108,15 @@ func normalizeArgs(a *cli.App, args []string) ([]string, error) {
 }
 
 // flagName is the name of the flag tok spells (-x, --name, --name=value).
-// A lone "-" (standard input) is an argument.
+// A lone "-" (standard input) is an argument, and so is a word with white
+// space before any "=" (`keysync sql "-- why\nSELECT 1"`): no flag has one.
 func flagName(tok string) (string, bool) {
 	if len(tok) < 2 || tok[0] != '-' {
 		return "", false
 	}
 	name := strings.TrimPrefix(strings.TrimPrefix(tok, "-"), "-")
 	name, _, _ = strings.Cut(name, "=")
-	return name, name != ""
+	return name, name != "" && !strings.ContainsAny(name, " \t\n\r")
 }
 
 // flagArity tells, for every flag name of the app, whether it takes a value:

@@ -41,6 +41,12 @@ func TestNormalizeArgs(t *testing.T) {
 			}
 		})
 	}
+	// A statement is an argument even when it starts with a comment.
+	stmt := "-- the latest run\nSELECT 1"
+	if got, err := normalizeArgs(a, []string{"keysync", "sql", stmt, "--format", "csv"}); err != nil ||
+		!slices.Equal(got, []string{"keysync", "sql", "--format", "csv", stmt}) {
+		t.Errorf("sql with a leading comment: got %q, %v", got, err)
+	}
 	for _, tt := range []struct{ in, want string }{
 		{"synk", `unknown command "synk"; did you mean "sync"?`},
 		{"registry lst", `unknown command "registry lst"; did you mean "registry list"?`},

@@ -52,7 +52,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("audit takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("audit takes no arguments, got %q", c.Args().Slice())
 			}
 			f := sqlite.AuditFilter{Type: keysync.EventType(c.String("type")), Limit: c.Int("limit")}
 			if f.Limit < 0 {

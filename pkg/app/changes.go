@@ -79,7 +79,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("changes takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("changes takes no arguments, got %q", c.Args().Slice())
 			}
 			h, err := openHistory(c, env)
 			if err != nil {

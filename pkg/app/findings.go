@@ -63,7 +63,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("findings takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("findings takes no arguments, got %q", c.Args().Slice())
 			}
 			kind, err := parseFindingKind(c.String("kind"))
 			if err != nil {

@@ -49,7 +49,7 @@ func registryListCommand(env Env) *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("registry list takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("registry list takes no arguments, got %q", c.Args().Slice())
 			}
 			status, err := parseStatus(c.String("status"))
 			if err != nil {
@@ -195,7 +195,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usageErrorf("registry show: name one master key, got %d arguments (flags go before the key)", c.NArg())
+				return usageErrorf("registry show: name one master key, got %d arguments", c.NArg())
 			}
 			format := c.String("format")
 			if format != "table" && format != "json" {
@@ -328,7 +328,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("registry export takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("registry export takes no arguments, got %q", c.Args().Slice())
 			}
 			format := c.String("format")
 			switch format {
