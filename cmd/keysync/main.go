@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,10 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := app.New(app.Env{Stdout: os.Stdout, Stderr: os.Stderr}).RunContext(ctx, os.Args)
+	code := app.Main(ctx, app.Env{Stdout: os.Stdout, Stderr: os.Stderr}, os.Args)
 	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "keysync: %v\n", err)
-	}
-	os.Exit(app.ExitCode(err))
+	os.Exit(code)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,9 +17,6 @@ import (
 	"github.com/keysync/keysync/pkg/config"
 	"github.com/keysync/keysync/pkg/sqlite"
 )
-
-// Version is set at build time with -ldflags "-X .../pkg/app.Version=…".
-var Version = "dev"
 
 // Env is what the commands need from the outside world; tests replace it.
 type Env struct {
@@ -36,7 +34,7 @@ func New(env Env) *cli.App {
 	a := &cli.App{
 		Name:    "keysync",
 		Usage:   "reconcile index keys of an authority and its peer systems",
-		Version: Version,
+		Version: versionInfo().Version,
 		Description: `keysync pulls the index keys of an authoritative system (A) and its peers,
 normalizes them, stages them in a SQLite file and finds, with SQL anti-joins,
 the keys missing in A (proposing master keys), the keys of A missing from
@@ -56,8 +54,20 @@ Exit codes:
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageErrorf("%v", err)
 		},
-		Flags:    logFlags(),
-		Before:   checkLogFormat,
+		// --version is keysync's own flag, printing what `keysync version` does.
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		Flags:                append(append(logFlags(), dbFlags()...), versionFlag()),
+		Before:               checkLogFormat,
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				return printVersion(env.Stdout)
+			}
+			if c.NArg() > 0 {
+				return unknownCommand(nil, c.App.Commands, c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
 		Commands: commands(env),
 	}
 	setUsageErrors(a.Commands, a.OnUsageError)
@@ -131,11 +141,14 @@ func setUsageErrors(cmds []*cli.Command, h cli.OnUsageErrorFunc) {
 	}
 }
 
-// dbFlags are accepted by every command: where the config and the database are.
+// dbFlags are accepted by every command, before or after it: where the
+// config and the database are. A flag wins over its environment variable,
+// which wins over the default.
 func dbFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "keysync-config.yaml", Usage: "the config `FILE`"},
-		&cli.StringFlag{Name: "db", Usage: "the database `PATH` (overrides the config's database)"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "keysync-config.yaml", EnvVars: []string{"KEYSYNC_CONFIG"},
+			Usage: "the config `FILE`"},
+		&cli.StringFlag{Name: "db", EnvVars: []string{"KEYSYNC_DB"}, Usage: "the database `PATH` (overrides the config's database)"},
 	}
 }
 
@@ -148,11 +161,21 @@ func logger(c *cli.Context, w io.Writer) *slog.Logger {
 	if flagSet(c, "verbose") {
 		level = slog.LevelDebug
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsInMs}
 	if logFormat(c) == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationsInMs writes every duration a log line carries as whole
+// milliseconds under a name ending _ms ("took" becomes took_ms=12), so that
+// text and JSON logs read the same and a log query can compare numbers.
+func durationsInMs(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Int64(strings.TrimSuffix(a.Key, "_ms")+"_ms", a.Value.Duration().Milliseconds())
+	}
+	return a
 }
 
 // loadConfig reads the config named by --config.

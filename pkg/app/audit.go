@@ -11,11 +11,14 @@ import (
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
-// auditEventTypes are the event types keysync writes; --type also accepts any
-// other type the log already holds.
+// auditEventTypes are every event type keysync writes (the README lists
+// them); --type also accepts any other type the log already holds. A type
+// the log has never seen is an empty result, not an error.
 var auditEventTypes = []keysync.EventType{
 	keysync.EventRunStarted, keysync.EventRunSucceeded, keysync.EventRunFailed, keysync.EventRunBlocked,
 	keysync.EventMasterKeyProposed, keysync.EventMasterKeyApproved, keysync.EventMasterKeyDeprecated,
+	sqlite.EventSuppressionAdded, sqlite.EventSuppressionRemoved,
+	sqlite.EventNotificationSent, sqlite.EventNotificationFailed,
 }
 
 func auditCommand(env Env) *cli.Command {
@@ -28,7 +31,9 @@ events of operator commands (registry approve, deprecate). Filters combine:
 
   --run ID      events of that run only
   --type T      run_started, run_succeeded, run_failed, run_blocked,
-                master_key_proposed, master_key_approved, master_key_deprecated
+                master_key_proposed, master_key_approved, master_key_deprecated,
+                suppression_added, suppression_removed, notification_sent,
+                notification_failed (none of that type yet: empty, exit 0)
   --since TIME  events at or after TIME: RFC 3339 (2024-06-01T02:00:00Z,
                 2024-06-01T04:00:00+02:00) or a date, YYYY-MM-DD (midnight UTC)
   --limit N     the newest N events that pass the filters (default 100; 0: all)
@@ -47,7 +52,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("audit takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("audit takes no arguments, got %q", c.Args().Slice())
 			}
 			f := sqlite.AuditFilter{Type: keysync.EventType(c.String("type")), Limit: c.Int("limit")}
 			if f.Limit < 0 {

@@ -17,7 +17,11 @@ import (
 const (
 	changeNew      = "new"
 	changeResolved = "resolved"
-	changeOpen     = "open"
+	// changeSuppressed is a finding of the baseline that the run did not
+	// report because a suppression silenced it: not resolved, its key still
+	// does not match.
+	changeSuppressed = "suppressed"
+	changeOpen       = "open"
 )
 
 // changeRow is one row of `keysync changes`. For a new or open finding the
@@ -58,8 +62,12 @@ age is the streak it had when last seen, in the baseline. Ages only reach as
 far back as findings are kept: when prune has deleted the findings of the
 baseline, there is nothing to compare with and changes exits 2.
 
-Table output groups the rows (new, resolved, still open oldest first); csv and
-json give one row per finding with a change column (new, resolved, open).
+A finding of the baseline that the run did not report because a suppression
+(keysync suppress add) silenced it is listed as suppressed, not resolved: only
+a finding whose key now matches is resolved.
+Table output groups the rows (new, resolved, suppressed, still open oldest
+first); csv and json give one row per finding with a change column (new,
+resolved, suppressed, open).
 
 Examples:
   keysync changes
@@ -71,7 +79,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("changes takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("changes takes no arguments, got %q", c.Args().Slice())
 			}
 			h, err := openHistory(c, env)
 			if err != nil {
@@ -113,6 +121,9 @@ Examples:
 				}
 			}
 			rows := compareFindings(run.RunID, baseID, current, previous)
+			if rows, err = markSuppressed(c, h.r, run, rows); err != nil {
+				return err
+			}
 			if h.format != "table" {
 				return writeRows(env.Stdout, h.format, rows)
 			}
@@ -169,16 +180,39 @@ func compareFindings(runID, baseID int64, current, previous []sqlite.AgedFinding
 	return slices.Concat([]changeRow{}, added, resolved, open)
 }
 
+// markSuppressed turns the resolved rows that a suppression in force at the
+// run's start silenced into suppressed rows.
+func markSuppressed(c *cli.Context, r *sqlite.Reader, run sqlite.RunRecord, rows []changeRow) ([]changeRow, error) {
+	list, err := r.Suppressions(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	for i, row := range rows {
+		if row.Change != changeResolved {
+			continue
+		}
+		for _, x := range list {
+			if x.System == row.System && x.Key == row.Key && x.CreatedAt <= run.StartedAt &&
+				(x.Until == "" || x.Until > run.StartedAt) {
+				rows[i].Change = changeSuppressed
+			}
+		}
+	}
+	return rows, nil
+}
+
 // printChanges is the table form of `keysync changes`: a heading that says
 // what is compared with what, then one section per kind of change.
 func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, rows []changeRow) error {
-	var added, resolved, open []changeRow
+	var added, resolved, suppressed, open []changeRow
 	for _, r := range rows {
 		switch r.Change {
 		case changeNew:
 			added = append(added, r)
 		case changeResolved:
 			resolved = append(resolved, r)
+		case changeSuppressed:
+			suppressed = append(suppressed, r)
 		default:
 			open = append(open, r)
 		}
@@ -189,7 +223,11 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 	} else {
 		fmt.Fprint(out, ": no earlier successful normal run, so every finding is new\n")
 	}
-	fmt.Fprintf(out, "%d new, %d resolved, %d still open\n", len(added), len(resolved), len(open))
+	fmt.Fprintf(out, "%d new, %d resolved, %d still open", len(added), len(resolved), len(open))
+	if len(suppressed) > 0 {
+		fmt.Fprintf(out, ", %d suppressed", len(suppressed))
+	}
+	fmt.Fprintln(out)
 
 	section := func(title string, rs []changeRow, cols []string, values func(changeRow) []any) error {
 		if len(rs) == 0 {
@@ -220,6 +258,14 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 		return err
 	}
 	if err := section("Resolved", resolved,
+		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
+		func(r changeRow) []any {
+			return []any{r.Kind, r.System, r.Key, r.MasterKey,
+				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
+		}); err != nil {
+		return err
+	}
+	if err := section("Suppressed (not reported by this run; the key still does not match)", suppressed,
 		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
 		func(r changeRow) []any {
 			return []any{r.Kind, r.System, r.Key, r.MasterKey,

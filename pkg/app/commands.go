@@ -20,5 +20,8 @@ func commands(env Env) []*cli.Command {
 		cronCommand(env),
 		genCommand(env),
 		suppressCommand(env),
+		versionCommand(env),
+		completionCommand(env),
+		manCommand(env),
 	}
 }

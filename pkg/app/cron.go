@@ -19,7 +19,9 @@ JSON logs (stdout's summary is dropped; the run's numbers are in its
 "run succeeded" log line and in the database). The time fields
 come from the config's schedule (02:00 nightly when it has none). A
 schedule of the form @every … has no crontab equivalent: use
-keysync schedule for it.
+keysync schedule for it. Under go run the binary is a temporary file in Go's
+build cache: cron warns, and the line is only good once you build one that
+stays (go build -o bin/keysync ./cmd/keysync) or use ./run.sh.
 
 Examples:
   keysync cron --config /etc/keysync/keysync-config.yaml
@@ -45,6 +47,11 @@ Examples:
 			}
 			if resolved, err := filepath.EvalSymlinks(bin); err == nil {
 				bin = resolved
+			}
+			if temporaryBinary(bin) {
+				logger(c, env.Stderr).Warn("this binary is a temporary file of go run, deleted when it exits: the crontab line "+
+					"would fail; build one that stays (go build -o bin/keysync ./cmd/keysync, then bin/keysync cron) or schedule ./run.sh",
+					"binary", bin)
 			}
 			logFile := c.String("log")
 			if logFile == "" {
@@ -79,4 +86,15 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// temporaryBinary reports whether bin is the executable go run builds in a
+// temporary go-build directory and deletes when it exits.
+func temporaryBinary(bin string) bool {
+	for _, dir := range strings.Split(filepath.ToSlash(filepath.Dir(bin)), "/") {
+		if strings.HasPrefix(dir, "go-build") {
+			return true
+		}
+	}
+	return false
 }

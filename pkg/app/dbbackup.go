@@ -35,7 +35,7 @@ Examples:
 		Flags: dbFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usageErrorf("db backup: give the backup FILE as one argument, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("db backup: give the backup FILE as one argument, got %q", c.Args().Slice())
 			}
 			dest := c.Args().First()
 			if _, err := os.Lstat(dest); err == nil {

@@ -44,22 +44,26 @@ location_ref, last_seen_at, count, detail), empty where a kind has none.
 
 --kind is missing_in_A, missing_from_system, duplicate or master_key_conflict.
 --system matches the source name case-insensitively and must be a system of
-the run. A failed or blocked run has no findings: asking for one exits 2.
+the run. --key is normalized with the config's rules, as sync does, and
+matches a finding's key or master key; when nothing matches the normalized
+key, the exact text is tried (a namespaced master key). A failed or blocked run has no findings: asking for one exits 2.
 
 Examples:
   keysync findings
   keysync findings --kind missing_in_A --system B
+  keysync findings --key inv_42
   keysync findings --run 41 --kind duplicate --format csv > dups-41.csv
   keysync findings --format json | jq '.[] | select(.status == "Proposed") | .master_key'`,
 		Flags: append(dbFlags(),
 			historyRunFlag("the run `ID` (default: the latest succeeded normal run)"),
 			&cli.StringFlag{Name: "kind", Usage: "only findings of `KIND`"},
 			&cli.StringFlag{Name: "system", Usage: "only findings of `SYSTEM`"},
+			&cli.StringFlag{Name: "key", Usage: "only findings of `KEY` (normalized with the config's rules; a master key as typed)"},
 			formatFlag(),
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("findings takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("findings takes no arguments, got %q", c.Args().Slice())
 			}
 			kind, err := parseFindingKind(c.String("kind"))
 			if err != nil {
@@ -91,6 +95,11 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if c.IsSet("key") {
+				if rows, err = findingsOfKey(c, rows, c.String("key")); err != nil {
+					return err
+				}
+			}
 			if len(rows) == 0 && h.format == "table" {
 				h.log.Info("no findings", "run_id", run.RunID, "kind", kind, "system", system)
 				return nil
@@ -115,4 +124,25 @@ func (h *historyDB) checkSystem(c *cli.Context, runID int64, system string) erro
 		names[i] = s.System
 	}
 	return usageErrorf("--system: run %d has no system %q (its systems: %s)", runID, system, strings.Join(names, ", "))
+}
+
+// findingsOfKey keeps the rows whose key or master key is raw normalized with
+// the config's rules or, when none is, raw as typed.
+func findingsOfKey(c *cli.Context, rows []sqlite.Finding, raw string) ([]sqlite.Finding, error) {
+	norm, err := keyNormalizer(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{norm(raw), raw} {
+		var kept []sqlite.Finding
+		for _, f := range rows {
+			if k != "" && (f.Key == k || f.MasterKey == k) {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) > 0 {
+			return kept, nil
+		}
+	}
+	return []sqlite.Finding{}, nil
 }

@@ -19,7 +19,13 @@ func formatFlag() cli.Flag {
 
 // outputFormat is --format, or table on a terminal and csv in a pipe.
 func outputFormat(c *cli.Context, env Env) (string, error) {
-	switch f := c.String("format"); f {
+	return chooseFormat(env, "--format", c.String("format"))
+}
+
+// chooseFormat checks the value f of the format flag named flag: table, csv
+// or json, and when empty table on a terminal and csv in a pipe.
+func chooseFormat(env Env, flag, f string) (string, error) {
+	switch f {
 	case "table", "csv", "json":
 		return f, nil
 	case "":
@@ -28,7 +34,7 @@ func outputFormat(c *cli.Context, env Env) (string, error) {
 		}
 		return "csv", nil
 	default:
-		return "", usageErrorf("--format: %q is not table, csv or json", f)
+		return "", usageErrorf("%s: %q is not table, csv or json", flag, f)
 	}
 }
 

@@ -154,9 +154,9 @@ func runGoldenCase(t *testing.T, dir string) {
 	for i, st := range steps {
 		now := goldenBase.Add(time.Duration(i+1) * time.Minute)
 		var out, errb bytes.Buffer
-		app := New(Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }})
-		args := withConfig(app, st.args, tmp)
-		err := app.RunContext(t.Context(), append([]string{"keysync"}, args...))
+		env := Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }}
+		args := withConfig(New(env), st.args, tmp)
+		err := Run(t.Context(), env, append([]string{"keysync"}, args...))
 		stdout.Write(out.Bytes())
 		if got := ExitCode(err); got != st.code {
 			t.Fatalf("step %d `%s`: exit code %d, want %d\nerror: %v\nstderr:\n%s",

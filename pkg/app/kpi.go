@@ -75,7 +75,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("kpi takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("kpi takes no arguments, got %q", c.Args().Slice())
 			}
 			last := c.Int("last")
 			if last < 1 {

@@ -32,7 +32,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("prune takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("prune takes no arguments, got %q", c.Args().Slice())
 			}
 			if !c.IsSet("keep-runs") {
 				return usageErrorf("prune: --keep-runs N is required")

@@ -23,13 +23,13 @@ func registryCommand(env Env) *cli.Command {
 			registryTransitionCommand(env, "approve", keysync.StatusActive,
 				"promote Proposed master keys to Active",
 				`Examples:
-  keysync registry approve INV-00000042 SKU-7
-  keysync registry approve --reason "checked with team B" --by alice INV-00000042
+  keysync registry approve CUST-00347696 cust_311971
+  keysync registry approve CUST-00347696 --reason "checked with team B" --by alice
   keysync registry approve --all-proposed --config /etc/keysync/keysync-config.yaml`),
 			registryTransitionCommand(env, "deprecate", keysync.StatusDeprecated,
 				"retire Proposed or Active master keys",
 				`Examples:
-  keysync registry deprecate --reason "typo in B's export" INV-00000042`),
+  keysync registry deprecate AST-EU-00008450 --reason "typo in C's export"`),
 		},
 	}
 }
@@ -49,7 +49,7 @@ func registryListCommand(env Env) *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("registry list takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("registry list takes no arguments, got %q", c.Args().Slice())
 			}
 			status, err := parseStatus(c.String("status"))
 			if err != nil {
@@ -94,11 +94,16 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 		flags = append(flags, &cli.BoolFlag{Name: "all-proposed", Usage: "approve every Proposed master key"})
 	}
 	return &cli.Command{
-		Name:        name,
-		Usage:       usage,
-		ArgsUsage:   "KEY...",
-		Description: "All keys change in one transaction, or none does; each change is one audit event.\n\n" + examples,
-		Flags:       flags,
+		Name:      name,
+		Usage:     usage,
+		ArgsUsage: "KEY...",
+		Description: `All keys change in one transaction, or none does; each change is one audit event.
+A KEY is normalized with the config's rules, as sync does, so any spelling of
+it works; a key that is not in the registry normalized (a namespaced key) is
+looked up exactly as typed.
+
+` + examples,
+		Flags: flags,
 		Action: func(c *cli.Context) error {
 			keys := c.Args().Slice()
 			all := c.Bool("all-proposed")
@@ -129,6 +134,16 @@ func registryTransitionCommand(env Env, name string, to keysync.Status, usage, e
 					fmt.Fprintln(env.Stderr, "no Proposed master keys to approve")
 					return nil
 				}
+			}
+			if !all {
+				resolved, missing, err := masterKeys(c.Context, c, s.Reader(), keys)
+				if err != nil {
+					return err
+				}
+				if len(missing) > 0 {
+					return usageErrorf("registry %s: master key %s is not in the registry", name, missing[0])
+				}
+				keys = resolved
 			}
 			changed, err := s.SetStatus(c.Context, sqlite.Transition{Keys: keys, To: to, By: by, Reason: c.String("reason")})
 			if err != nil {
@@ -164,22 +179,31 @@ func registryShowCommand(env Env) *cli.Command {
 finding that proposed it (run, mode, system and that system's raw key; the
 findings of pruned runs are gone); and every audit event whose payload names
 it (proposed, approved, deprecated: from, to, by and reason).
-An unknown key exits 2.
+Only the newest --last findings (default 10; 0: all) are listed, with a
+count of the older ones (older_findings in JSON).
+KEY is normalized with the config's rules, as sync does, so any spelling of
+it works; a key that is not in the registry normalized (a namespaced key) is
+looked up exactly as typed. An unknown key exits 2.
 
 Examples:
-  keysync registry show INV-00000042
-  keysync registry show --format json A-B-INV-00000042 | jq .history`,
+  keysync registry show CUST-00311971
+  keysync registry show --last 0 inv_42
+  keysync registry show A-B-CUST-00311971 --format json | jq .history`,
 		Flags: append(dbFlags(),
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+			&cli.IntFlag{Name: "last", Value: 10, Usage: "show the newest `N` findings that reported the key (0: all)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usageErrorf("registry show: name one master key, got %d arguments (flags go before the key)", c.NArg())
+				return usageErrorf("registry show: name one master key, got %d arguments", c.NArg())
 			}
-			key := c.Args().First()
 			format := c.String("format")
 			if format != "table" && format != "json" {
 				return usageErrorf("--format: %q is not table or json", format)
+			}
+			last := c.Int("last")
+			if last < 0 {
+				return usageErrorf("--last: %d is negative (0 shows every finding)", last)
 			}
 			s, err := openFromFlags(c, env, false)
 			if err != nil {
@@ -187,16 +211,25 @@ Examples:
 			}
 			defer s.Close()
 			r := s.Reader()
-			entry, ok, err := r.MasterKey(c.Context, key)
+			keys, missing, err := masterKeys(c.Context, c, r, c.Args().Slice())
 			if err != nil {
 				return err
 			}
-			if !ok {
-				return usageErrorf("registry show: master key %q is not in the registry", key)
+			if len(missing) > 0 {
+				return usageErrorf("registry show: master key %s is not in the registry", missing[0])
+			}
+			key := keys[0]
+			entry, _, err := r.MasterKey(c.Context, key)
+			if err != nil {
+				return err
 			}
 			d := keyDetail{RegistryEntry: entry}
 			if d.ReportedBy, err = r.KeyReports(c.Context, key); err != nil {
 				return err
+			}
+			if last > 0 && len(d.ReportedBy) > last {
+				d.Older = len(d.ReportedBy) - last
+				d.ReportedBy = d.ReportedBy[d.Older:]
 			}
 			if d.History, err = r.KeyHistory(c.Context, key); err != nil {
 				return err
@@ -215,8 +248,10 @@ Examples:
 // keyDetail is everything `registry show` says about one master key.
 type keyDetail struct {
 	keysync.RegistryEntry
-	ReportedBy []sqlite.KeyReport   `json:"reported_by"`
-	History    []keysync.AuditEvent `json:"history"`
+	ReportedBy []sqlite.KeyReport `json:"reported_by"`
+	// Older counts the findings --last left out, the oldest ones.
+	Older   int                  `json:"older_findings"`
+	History []keysync.AuditEvent `json:"history"`
 }
 
 // historyRow is one audit event of a master key with its payload spread out.
@@ -244,11 +279,14 @@ func (d keyDetail) writeTable(env Env) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\nreported missing in A (%s):\n", showCount(len(d.ReportedBy), "finding"))
+	fmt.Fprintf(env.Stdout, "\nreported missing in A (%s):\n", showCount(len(d.ReportedBy)+d.Older, "finding"))
 	if len(d.ReportedBy) == 0 {
 		fmt.Fprintln(env.Stdout, "  none kept (keysync prune removes the findings of old runs)")
 	} else if err := writeTable(env.Stdout, d.ReportedBy); err != nil {
 		return err
+	}
+	if d.Older > 0 {
+		fmt.Fprintf(env.Stdout, "  … and %s (--last 0 shows them)\n", showCount(d.Older, "older finding"))
 	}
 	fmt.Fprintf(env.Stdout, "\naudit history (%s):\n", showCount(len(d.History), "event"))
 	rows := make([]historyRow, 0, len(d.History))
@@ -290,7 +328,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("registry export takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("registry export takes no arguments, got %q", c.Args().Slice())
 			}
 			format := c.String("format")
 			switch format {

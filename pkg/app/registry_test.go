@@ -112,8 +112,7 @@ func (o *opsCase) raw(args ...string) opsResult {
 	o.step++
 	now := o.now(o.step)
 	var out, errb bytes.Buffer
-	a := New(Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }})
-	err := a.RunContext(o.t.Context(), append([]string{"keysync"}, args...))
+	err := Run(o.t.Context(), Env{Stdout: &out, Stderr: &errb, Now: func() time.Time { return now }}, append([]string{"keysync"}, args...))
 	return opsResult{stdout: out.String(), stderr: errb.String(), err: err, code: ExitCode(err)}
 }
 
@@ -290,7 +289,10 @@ func TestRegistryShow(t *testing.T) {
 func TestRegistryShowErrors(t *testing.T) {
 	o := newSyncedCase(t)
 	opsFails(t, "unknown key", o.run("registry show", "NOPE-1"), ExitUsage, `"NOPE-1"`, "not in the registry")
-	opsFails(t, "a peer's raw key", o.run("registry show", "x-1"), ExitUsage, `"x-1"`)
+	// issue [cli-conventions]: a raw spelling is normalized with the config's rules.
+	if out := o.ok("registry show", "x-1"); !strings.Contains(out, "master_key     X-1") {
+		t.Errorf("registry show x-1 (a peer's raw key) did not show X-1:\n%s", out)
+	}
 	opsFails(t, "an authority key", o.run("registry show", "K-1"), ExitUsage, `"K-1"`)
 	opsFails(t, "no key", o.run("registry show"), ExitUsage, "name one master key")
 	opsFails(t, "two keys", o.run("registry show", "X-1", "X-2"), ExitUsage, "name one master key")

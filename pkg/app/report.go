@@ -42,7 +42,7 @@ Examples:
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageErrorf("report takes no arguments, got %q (flags go before arguments)", c.Args().Slice())
+				return usageErrorf("report takes no arguments, got %q", c.Args().Slice())
 			}
 			if !c.IsSet("run") {
 				return usageErrorf("report: --run ID is required")

@@ -20,7 +20,9 @@ func suppressCommand(env Env) *cli.Command {
 A, missing from the system, or duplicated in it — until it is removed or its
 --until date passes. Suppressed findings are counted in the summary's
 suppressed column. The key is normalized with the config's rules, so any
-spelling of it works. Every change is audited.
+spelling of it works. --until is the last day it holds (YYYY-MM-DD, shown
+so by list) or an RFC 3339 time; one that has passed is refused (exit 2).
+Every change is audited.
 
 Examples:
   keysync suppress add --reason "retired in B, kept in A for audits" --until 2027-01-31 B INV-2023-0001
@@ -45,7 +47,7 @@ Examples:
 					if reason == "" {
 						return usageErrorf("suppress add: --reason is required")
 					}
-					until, err := parseUntil(c.String("until"))
+					until, err := parseUntil(c.String("until"), env.Now())
 					if err != nil {
 						return err
 					}
@@ -80,6 +82,9 @@ Examples:
 					list, err := s.Reader().Suppressions(c.Context)
 					if err != nil {
 						return err
+					}
+					for i := range list {
+						list[i].Until = showUntil(list[i].Until)
 					}
 					return writeRows(env.Stdout, format, list)
 				},
@@ -153,16 +158,33 @@ func byOrUser(c *cli.Context) string {
 }
 
 // parseUntil reads --until: a date (the whole day counts, so it ends at the
-// next midnight UTC) or an RFC 3339 time; stored as RFC 3339 UTC.
-func parseUntil(s string) (string, error) {
+// next midnight UTC) or an RFC 3339 time; stored as RFC 3339 UTC. A time
+// that has passed at now is refused: the suppression would never hold.
+func parseUntil(s string, now time.Time) (string, error) {
 	if s == "" {
 		return "", nil
 	}
+	var end time.Time
 	if d, err := time.Parse(time.DateOnly, s); err == nil {
-		return sqlite.FormatTime(d.AddDate(0, 0, 1)), nil
+		end = d.AddDate(0, 0, 1)
+	} else if t, err := time.Parse(time.RFC3339, s); err == nil {
+		end = t
+	} else {
+		return "", usageErrorf("--until: %q is not a date (YYYY-MM-DD) or RFC 3339 time", s)
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return sqlite.FormatTime(t), nil
+	if !end.After(now) {
+		return "", usageErrorf("--until: %s is in the past (now %s): the suppression would never hold", s, sqlite.FormatTime(now))
 	}
-	return "", usageErrorf("--until: %q is not a date (YYYY-MM-DD) or RFC 3339 time", s)
+	return sqlite.FormatTime(end), nil
+}
+
+// showUntil is a stored until as suppress add was given it: a date for the
+// midnight that ends the day given (2027-01-31 is stored as
+// 2027-02-01T00:00:00Z), any other time as stored.
+func showUntil(stored string) string {
+	t, err := time.Parse(time.RFC3339, stored)
+	if err != nil || !t.Equal(t.Truncate(24*time.Hour)) {
+		return stored
+	}
+	return t.AddDate(0, 0, -1).Format(time.DateOnly)
 }

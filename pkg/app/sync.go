@@ -37,6 +37,8 @@ is logged as a warning.
 With notify: in the config, the outcome is POSTed to a webhook afterwards
 (a failed notification is logged and audited, never fails the run). On a
 terminal, stderr shows each source's progress and the phases' times.
+The run's summary goes to stdout: a table on a terminal, CSV (the rows of
+reconciliation_summary.csv) otherwise; --summary-format chooses.
 
 Examples:
   keysync sync --config keysync-config.yaml
@@ -44,19 +46,25 @@ Examples:
   keysync sync --auto-approve --format json
   keysync sync --force                    # run although a safety guard would block it
   keysync sync --fail-on-findings         # exit 5 when anything is missing or duplicated
+  keysync sync --summary-format json | jq '.systems[] | select(.missing_in_A > 0)'
   keysync sync --db /var/lib/keysync/keysync.db --output /srv/reports`,
 		Flags: append(syncFlags(),
 			&cli.BoolFlag{Name: "fail-on-findings", Usage: "exit 5 when the run found anything (for CI pipelines)"},
+			&cli.StringFlag{Name: "summary-format", Usage: "the run summary on stdout in `FORMAT`: table, csv or json (default: table on a terminal, csv otherwise)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageErrorf("sync takes no arguments, got %q", c.Args().Slice())
 			}
+			format, err := chooseFormat(env, "--summary-format", c.String("summary-format"))
+			if err != nil {
+				return err
+			}
 			res, err := syncOnce(c, env, stderrProgress(c, env))
 			if err != nil {
 				return err
 			}
-			if err := printRunSummary(env, res); err != nil {
+			if err := printRunSummary(env, format, res); err != nil {
 				return err
 			}
 			if c.Bool("fail-on-findings") && res.KPIs.MissingInA+res.KPIs.MissingFromSystem+res.KPIs.DuplicateKeys > 0 {
@@ -173,8 +181,27 @@ func syncFlags() []cli.Flag {
 	)
 }
 
-// printRunSummary shows a finished run on stdout, for the person at the terminal.
-func printRunSummary(env Env, res reconcile.Result) error {
+// runSummary is the JSON form of sync's summary on stdout.
+type runSummary struct {
+	RunID   int64                `json:"run_id"`
+	Mode    keysync.RunMode      `json:"mode"`
+	Systems []keysync.SummaryRow `json:"systems"`
+}
+
+// printRunSummary shows a finished run on stdout: a table for the person at
+// the terminal, or the rows of reconciliation_summary.csv in CSV, or JSON
+// with the run's id and mode, for a script.
+func printRunSummary(env Env, format string, res reconcile.Result) error {
+	switch format {
+	case "csv":
+		return writeRows(env.Stdout, "csv", res.Summary)
+	case "json":
+		rows := res.Summary
+		if rows == nil {
+			rows = []keysync.SummaryRow{}
+		}
+		return writeRows(env.Stdout, "json", runSummary{RunID: res.RunID, Mode: res.Mode, Systems: rows})
+	}
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "run\t%d\t(%s)\t\n", res.RunID, res.Mode)
 	fmt.Fprintln(w, "system\trole\trows\trejected\tkeys\tduplicates\tmatched\tmissing_in_A\tmissing_from_system\tpending\tsuppressed\tfiltered\t")

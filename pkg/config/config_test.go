@@ -628,3 +628,40 @@ func TestParse_Retention(t *testing.T) {
 		t.Errorf("Validate with keep_runs -3: %v", err)
 	}
 }
+
+// TestParse_PathEnv: ${NAME} in database, output_dir and a source's path is
+// expanded from the environment (issue [cli-conventions]); an unset
+// variable is a config error naming the field and the variable.
+func TestParse_PathEnv(t *testing.T) {
+	t.Setenv("KS_DATA", "/srv/keysync")
+	t.Setenv("KS_IN", "exports")
+	c := MustParse(t, `
+database: ${KS_DATA}/keysync.db
+output_dir: ${KS_DATA}/reports
+sources:
+  A: { type: csv, path: "./${KS_IN}/A.csv" }
+  B: { type: csv, path: ./input/B.csv }
+`)
+	if got, want := c.Database, "/srv/keysync/keysync.db"; got != want {
+		t.Errorf("database = %q, want %q", got, want)
+	}
+	if got, want := c.OutputDir, "/srv/keysync/reports"; got != want {
+		t.Errorf("output_dir = %q, want %q", got, want)
+	}
+	if got, want := c.Sources["A"].Path, filepath.Join(c.Dir, "exports", "A.csv"); got != want {
+		t.Errorf("sources.A.path = %q, want %q", got, want)
+	}
+	for _, tt := range []struct{ field, yaml string }{
+		{"database", "database: ${KS_UNSET_DB}/k.db\n" + twoSources},
+		{"output_dir", "output_dir: ${KS_UNSET_OUT}\n" + twoSources},
+		{"sources.A.path", "sources:\n  A: { type: csv, path: \"${KS_UNSET_IN}/A.csv\" }\n  B: { type: csv, path: b.csv }\n"},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			_, err := config.Parse(strings.NewReader(tt.yaml), t.TempDir())
+			e := mustConfigError(t, err, tt.field)
+			if !strings.Contains(e.Error(), "KS_UNSET_") || !strings.Contains(e.Error(), "is not set") {
+				t.Errorf("error %q does not name the unset variable", e)
+			}
+		})
+	}
+}

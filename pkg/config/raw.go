@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -379,8 +380,16 @@ func (r *rawConfig) config(dir string) (*Config, error) {
 	if c.OutputDir == "" {
 		return nil, errorf("output_dir", "", "must not be empty")
 	}
-	c.Database = resolve(dir, c.Database)
-	c.OutputDir = resolve(dir, c.OutputDir)
+	db, err := expandPath("database", c.Database)
+	if err != nil {
+		return nil, err
+	}
+	out, err := expandPath("output_dir", c.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	c.Database = resolve(dir, db)
+	c.OutputDir = resolve(dir, out)
 
 	if n := r.Normalize; n != nil {
 		setIf(&c.Normalize.Uppercase, n.Uppercase)
@@ -451,6 +460,18 @@ func setIf[T any](dst *T, src *T) {
 	if src != nil {
 		*dst = *src
 	}
+}
+
+// expandPath replaces the ${NAME} references of the path p, the value of
+// field, with the environment's values, as url and headers do; an unset
+// variable is a config error naming it. Paths are expanded when the config
+// is loaded: unlike a URL they hold no secret to keep out of the Config.
+func expandPath(field, p string) (string, error) {
+	s, err := expandVars(p, os.LookupEnv)
+	if err != nil {
+		return "", errorf(field, p, "%v", err)
+	}
+	return s, nil
 }
 
 // resolve makes p absolute against dir; an absolute p is only cleaned.

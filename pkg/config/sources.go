@@ -124,7 +124,11 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 		s.Delimiter = DefaultDelimiter
 	}
 	if rs.Path != nil && *rs.Path != "" {
-		s.Path = resolve(dir, *rs.Path)
+		p, err := expandPath(key+".path", *rs.Path)
+		if err != nil {
+			return s, err
+		}
+		s.Path = resolve(dir, p)
 	}
 	if rs.Delimiter != nil {
 		d := *rs.Delimiter

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestNormalizeArgs: every flag ends up right after the command that
+// defines it, whatever its place on the line; unknown commands and flags
+// are usage errors with a suggestion.
+func TestNormalizeArgs(t *testing.T) {
+	a := New(Env{})
+	for _, tt := range []struct {
+		in, want string // space-separated, without the program name
+	}{
+		{"registry approve KEY --reason x", "registry approve --reason x KEY"},
+		{"registry approve KEY --reason=x --by alice K2", "registry approve --reason=x --by alice KEY K2"},
+		{"runs show 1 --format json", "runs show --format json 1"},
+		{"--config X runs list", "runs list --config X"},
+		{"--db d.db --quiet sync --dry-run", "sync --db d.db --quiet --dry-run"},
+		{"-c X sync", "sync -c X"},
+		{"--version", "--version"},
+		{"-v", "-v"},
+		{"help registry approve", "registry approve --help"},
+		{"registry help approve", "registry approve --help"},
+		{"help", "--help"},
+		{"registry", "registry"},
+		{"sql --format csv SELECT 1 --db x.db", "sql --format csv --db x.db SELECT 1"},
+		{"suppress add B --reason x -- -odd-key", "suppress add --reason x -- B -odd-key"},
+		{"db backup - --config c.yaml", "db backup --config c.yaml -"},
+		{"registry --generate-bash-completion", "registry --generate-bash-completion"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := normalizeArgs(a, append([]string{"keysync"}, strings.Fields(tt.in)...))
+			if err != nil {
+				t.Fatalf("normalizeArgs: %v", err)
+			}
+			if want := append([]string{"keysync"}, strings.Fields(tt.want)...); !slices.Equal(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
+		})
+	}
+	// A statement is an argument even when it starts with a comment.
+	stmt := "-- the latest run\nSELECT 1"
+	if got, err := normalizeArgs(a, []string{"keysync", "sql", stmt, "--format", "csv"}); err != nil ||
+		!slices.Equal(got, []string{"keysync", "sql", "--format", "csv", stmt}) {
+		t.Errorf("sql with a leading comment: got %q, %v", got, err)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"synk", `unknown command "synk"; did you mean "sync"?`},
+		{"registry lst", `unknown command "registry lst"; did you mean "registry list"?`},
+		{"help registry aprove", `unknown command "registry aprove"; did you mean "registry approve"?`},
+		{"sync --dryrun", "unknown flag --dryrun for keysync sync; did you mean --dry-run?"},
+		{"--dryrun sync", "unknown flag --dryrun for keysync sync; did you mean --dry-run?"},
+		{"runs list --version", "unknown flag --version for keysync runs list"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := normalizeArgs(a, append([]string{"keysync"}, strings.Fields(tt.in)...))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || ExitCode(err) != ExitUsage {
+				t.Errorf("got %v (exit %d), want a usage error holding %q", err, ExitCode(err), tt.want)
+			}
+		})
+	}
+}
