@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/keysync/keysync/pkg/config"
@@ -178,6 +179,9 @@ func inputStreaks(ctx context.Context, db *sqlite.DB, runID int64, names []strin
 	return streaks, nil
 }
 
+// loadGCPercent is the GOGC of the staging load.
+const loadGCPercent = 400
+
 // batchRows is how many rows travel together from the reader to the writer.
 const batchRows = 4096
 
@@ -195,6 +199,10 @@ type batch struct {
 // input, by system.
 func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
 	start := time.Now()
+	// The load allocates a short-lived row per input line: with the default
+	// GOGC the collector ran all the time on two cores. A larger heap target
+	// for the load alone costs a few tens of MB.
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	names := cfg.SourceNames()
 	systems := make([]sqlite.StagingSystem, len(names))
 	for i, n := range names {
