@@ -61,6 +61,7 @@ type rawSource struct {
 	Delimiter  *string                `yaml:"delimiter"`
 	Columns    map[string]rawFieldRef `yaml:"columns"`
 	Query      *string                `yaml:"query"`
+	DSN        *string                `yaml:"dsn"`
 	URL        *string                `yaml:"url"`
 	Headers    map[string]string      `yaml:"headers"`
 	Items      *string                `yaml:"items"`

@@ -278,15 +278,17 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
 		start := time.Now()
-		where := src.Path // what to name in logs and progress: the file, or the URL without secrets
-		if where == "" {
+		where := src.Path // what to name in logs and progress: the file, or the URL or DSN without secrets
+		if src.DSN != "" {
+			where = source.RedactDSN(src.Type, src.DSN)
+		} else if where == "" {
 			where = config.RedactURL(src.URL)
 		}
 		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}
 		rules := source.Rules{System: name, Normalize: norm.Key}
 		ex, err := source.New(source.Spec{
 			System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
-			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
+			Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query, DSN: src.DSN,
 			Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims,
 			URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
 			PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,
