@@ -36,6 +36,7 @@ var twinRows = []twinRow{
 // TestDBSourcesMatchCSVTwin runs sync twice over the same rows: once with
 // peers B and C as CSV files, once with B in PostgreSQL and C in MariaDB.
 // Every report must be byte-identical, and no password may show anywhere.
+// keysync connects as the read-only user the README's GRANT examples create.
 func TestDBSourcesMatchCSVTwin(t *testing.T) {
 	pg, my := dbtest.Postgres(t), dbtest.MariaDB(t)
 	const pw = "Twin-Secret-42"
@@ -45,28 +46,25 @@ func TestDBSourcesMatchCSVTwin(t *testing.T) {
 	for _, srv := range []*dbtest.Server{pg, my} {
 		srv.Exec(t, "CREATE DATABASE erp")
 		erp := srv.Open(t, "erp")
-		ts, user := "timestamptz", []string{
-			"CREATE ROLE keysync LOGIN PASSWORD '" + pw + "'",
-			"GRANT CONNECT ON DATABASE erp TO keysync",
-			"GRANT USAGE ON SCHEMA public TO keysync",
-			"GRANT SELECT ON ALL TABLES IN SCHEMA public TO keysync",
-		}
+		// The least-privilege user exactly as the README creates it.
+		ts, table, grants := "timestamptz", "items", readmeGrants(t, "-- PostgreSQL")
 		if srv.Kind == "mariadb" {
-			ts, user = "datetime", []string{
-				"CREATE USER 'keysync'@'%' IDENTIFIED BY '" + pw + "'",
-				"GRANT SELECT ON erp.* TO 'keysync'@'%'",
-			}
+			ts, table, grants = "datetime", "stock", readmeGrants(t, "-- MySQL")
 		}
-		stmts := append([]string{fmt.Sprintf(`CREATE TABLE items (n int PRIMARY KEY, region varchar(5), id int,
-			kind varchar(20), location varchar(20), seen %s, system varchar(5))`, ts)}, user...)
+		var user []string
+		for _, g := range grants {
+			user = append(user, strings.ReplaceAll(g, "choose-one", pw))
+		}
+		stmts := append([]string{fmt.Sprintf(`CREATE TABLE %s (n int PRIMARY KEY, region varchar(5), id int,
+			kind varchar(20), location varchar(20), seen %s, system varchar(5))`, table, ts)}, user...)
 		for _, q := range stmts {
 			if _, err := erp.ExecContext(t.Context(), q); err != nil {
 				t.Fatalf("%s: %s: %v", srv.Kind, q, err)
 			}
 		}
-		insert := "INSERT INTO items VALUES ($1, $2, $3, $4, $5, $6, $7)"
+		insert := "INSERT INTO " + table + " VALUES ($1, $2, $3, $4, $5, $6, $7)"
 		if srv.Kind == "mariadb" {
-			insert = "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)"
+			insert = "INSERT INTO " + table + " VALUES (?, ?, ?, ?, ?, ?, ?)"
 		}
 		for i, r := range twinRows {
 			var seen any
@@ -100,7 +98,7 @@ func TestDBSourcesMatchCSVTwin(t *testing.T) {
 	}
 	w.Flush()
 	authority := "source_key\nEU-1\nEU-2\nUS-5\n"
-	const query = "SELECT region, id, kind, location, seen, system FROM items ORDER BY n"
+	const query = "SELECT region, id, kind, location, seen, system FROM %s ORDER BY n"
 	const cols = "{ source_key: [region, id], entity_type: kind, location_ref: location, last_seen_at: seen, source_system: system }"
 	csvCols := "{ source_key: [region, id] }"
 
@@ -148,7 +146,7 @@ func TestDBSourcesMatchCSVTwin(t *testing.T) {
     dsn: "keysync:${KS_C_PASSWORD}@tcp(127.0.0.1:%d)/erp"
     query: %s
     columns: %s
-`, pg.Port, query, cols, my.Port, query, cols), map[string]string{})
+`, pg.Port, fmt.Sprintf(query, "items"), cols, my.Port, fmt.Sprintf(query, "stock"), cols), map[string]string{})
 
 	for _, name := range append(goldenReports, "runs.csv") {
 		got, want := dbReports[name], csvReports[name]
@@ -169,6 +167,23 @@ func TestDBSourcesMatchCSVTwin(t *testing.T) {
 	if !strings.Contains(rej, "system_mismatch") || !strings.Contains(rej, "empty_key") {
 		t.Errorf("rejected_rows.csv lacks the twin rows' rejections:\n%s", rej)
 	}
+}
+
+// readmeGrants returns the statements of the README's ```sql block that
+// starts with prefix: how it tells an operator to create keysync's user.
+func readmeGrants(t *testing.T, prefix string) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, block := range sqlBlocks(string(b)) {
+		if strings.HasPrefix(block, prefix) {
+			return sqlStatements(block)
+		}
+	}
+	t.Fatalf("README.md has no ```sql block starting %q", prefix)
+	return nil
 }
 
 func null(s string) any {
