@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keysync/keysync/pkg/internal/dbtest"
+	"github.com/keysync/keysync/internal/dbtest"
 )
 
 // twinRow is one peer row, written both to a CSV file and to a database

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keysync/keysync/pkg/internal/dbtest"
+	"github.com/keysync/keysync/internal/dbtest"
 	"github.com/keysync/keysync/pkg/keysync"
 	"github.com/keysync/keysync/pkg/source"
 )

@@ -126,6 +126,29 @@ func (s *Server) Exec(t testing.TB, stmts ...string) {
 	}
 }
 
+// ExecScript runs a script of statements, each ending with a ';' at the
+// end of a line, on db; "--" comment lines are dropped. It is enough for
+// the seed files of the examples, not a SQL parser.
+func ExecScript(t testing.TB, db *sql.DB, script string) {
+	t.Helper()
+	var stmt strings.Builder
+	for _, line := range strings.Split(script, "\n") {
+		if trimmed := strings.TrimSpace(line); trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		stmt.WriteString(line + "\n")
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			if _, err := db.ExecContext(t.Context(), stmt.String()); err != nil {
+				t.Fatalf("%s: %v", stmt.String(), err)
+			}
+			stmt.Reset()
+		}
+	}
+	if strings.TrimSpace(stmt.String()) != "" {
+		t.Fatalf("script ends without a ';': %s", stmt.String())
+	}
+}
+
 // Admin returns the administrator's connection pool (on the server's
 // default database), for queries a test checks.
 func (s *Server) Admin() *sql.DB { return s.admin }
