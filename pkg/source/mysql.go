@@ -84,7 +84,11 @@ func (mysqlDialect) begin(ctx context.Context, conn *sql.Conn, timeout time.Dura
 	}
 	// The session's own default is read-only too, so that a statement
 	// that implicitly commits leaves no writable transaction behind.
-	for _, stmt := range []string{"SET SESSION TRANSACTION READ ONLY", "SET time_zone = '+00:00'", limit} {
+	// net_write_timeout as long as the query may take: while keysync's
+	// writer is busy the server waits to send rows, and its default 60s
+	// would cut a long stream.
+	wait := fmt.Sprintf("SET SESSION net_write_timeout = %d", min(max(int64(timeout.Seconds()), 60), 31536000))
+	for _, stmt := range []string{"SET SESSION TRANSACTION READ ONLY", "SET time_zone = '+00:00'", limit, wait} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("%s: %w", stmt, err)
 		}
