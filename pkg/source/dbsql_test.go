@@ -463,3 +463,53 @@ func (s *killSink) Accept(keysync.Row) error {
 	return nil
 }
 func (s *killSink) Reject(keysync.Rejection) error { return nil }
+
+func TestRedactDSN(t *testing.T) {
+	tests := []struct{ typ, dsn, want string }{
+		{"postgres", "postgres://keysync:s3cret@db:5432/erp?sslmode=require", "postgres://keysync:REDACTED@db:5432/erp?sslmode=require"},
+		{"postgres", "postgresql://keysync:${PW}@db/erp", "postgresql://keysync:REDACTED@db/erp"},
+		{"postgres", "postgres://keysync@db/erp?password=s3cret&sslmode=disable", "postgres://keysync@db/erp?password=REDACTED&sslmode=disable"},
+		{"postgres", "postgres://db/erp", "postgres://db/erp"},
+		{"postgres", "host=db dbname=erp user=keysync password=s3cret", "host=db dbname=erp user=keysync password=REDACTED"},
+		{"postgres", "host=db password = 's3 cr\\'et' dbname=erp", "host=db password = REDACTED dbname=erp"},
+		{"postgres", "host=db sslpassword=s3cret", "host=db sslpassword=REDACTED"},
+		{"mysql", "keysync:s3cret@tcp(db:3306)/erp?tls=true", "keysync:REDACTED@tcp(db:3306)/erp?tls=true"},
+		{"mysql", "keysync:p@ss/w@tcp(db)/erp", "keysync:REDACTED@tcp(db)/erp"},
+		{"mysql", "keysync@tcp(db)/erp", "keysync@tcp(db)/erp"},
+		{"mysql", "/erp", "/erp"},
+		{"csv", "s3cret", "REDACTED"},
+	}
+	for _, tt := range tests {
+		if got := source.RedactDSN(tt.typ, tt.dsn); got != tt.want {
+			t.Errorf("RedactDSN(%s, %q) = %q, want %q", tt.typ, tt.dsn, got, tt.want)
+		}
+	}
+}
+
+// TestDBSourceBadDSN needs no server: a DSN the driver cannot parse, or a
+// bad option, fails the source without quoting the password.
+func TestDBSourceBadDSN(t *testing.T) {
+	tests := []struct {
+		name string
+		ex   source.Extractor
+		want string
+	}{
+		{"postgres port", source.Postgres{DB: source.DB{System: "B", DSN: "postgres://u:s3cret@db:port/erp", Query: "SELECT 1"}}, "not a PostgreSQL connection string"},
+		{"mysql address", source.MySQL{DB: source.DB{System: "B", DSN: "u:s3cret@tcp(db/erp", Query: "SELECT 1"}}, "not a MySQL DSN"},
+		{"no query", source.Postgres{DB: source.DB{System: "B", DSN: "postgres://u:s3cret@db/erp"}}, "no query"},
+		{"bad columns", source.MySQL{DB: source.DB{System: "B", DSN: "u:s3cret@tcp(db)/erp", Query: "SELECT 1",
+			Columns: map[string]string{"sku": "id"}}}, `unknown field "sku"`},
+		{"unset variable", source.Postgres{DB: source.DB{System: "B", DSN: "postgres://u:${KEYSYNC_TEST_UNSET}@db/erp", Query: "SELECT 1"}},
+			"KEYSYNC_TEST_UNSET is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.ex.Extract(t.Context(), testRules, &recorder{})
+			var se *source.Error
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") ||
+				!strings.HasPrefix(err.Error(), `source "B": read `) {
+				t.Errorf("error %v, want a *source.Error with %q and no password", err, tt.want)
+			}
+		})
+	}
+}
