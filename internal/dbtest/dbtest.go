@@ -218,7 +218,9 @@ func (s *Server) start(t testing.TB, cred *syscall.Credential, name string, args
 	cmd := exec.Command(name, args...)
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	// Pdeathsig: a test binary killed before its cleanup (a go test
+	// -timeout panic, say) takes its servers with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

@@ -192,11 +192,15 @@ func (q DB) rows(ctx context.Context, d dialect, conn *sql.Conn, timeout time.Du
 		return Stats{}, fmt.Errorf("begin read-only transaction: %w", err)
 	}
 	defer tx.Rollback() // nothing is ever committed
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	rs, err := tx.QueryContext(ctx, q.Query)
 	if err != nil {
 		return Stats{}, q.queryErr(d, err)
 	}
-	defer rs.Close()
+	// Stop the query before closing: closing reads what the server still
+	// sends, which after a failure at row 10 of 10 million is the rest.
+	defer func() { stop(); rs.Close() }()
 	names, err := rs.Columns()
 	if err != nil {
 		return Stats{}, q.queryErr(d, err)

@@ -356,6 +356,15 @@ func TestDBSources(t *testing.T) {
 				}
 			})
 
+			t.Run("sink error stops the source", func(t *testing.T) {
+				sink := &failingSink{n: 2}
+				db := source.DB{System: "B", DSN: dsn, Query: "SELECT item_code AS source_key FROM items ORDER BY id"}
+				_, err := k.extractor(db).Extract(t.Context(), testRules, sink)
+				if !errors.Is(err, errSinkFull) || !strings.Contains(err.Error(), "row 2") {
+					t.Errorf("got %v, want the sink's error at row 2", err)
+				}
+			})
+
 			t.Run("200k rows streamed with bounded memory", func(t *testing.T) {
 				const n = 200_000
 				mustExec(t, srv.Open(t, "erp"), k.bigTable(n)...)
