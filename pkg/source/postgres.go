@@ -21,8 +21,8 @@ import (
 // for a stable first-seen order). Rows stream from the server as the rules
 // take them; no result is held in memory.
 //
-// The query runs in a transaction begun READ ONLY (the session's default
-// is read-only too) with statement_timeout set from Timeout, and the
+// The query runs in a transaction begun READ ONLY with statement_timeout
+// set from Timeout, and the
 // transaction is rolled back: a query that writes fails the source and
 // nothing is written. Result columns are matched to the contract fields by
 // name or through Columns, as for SQLite. Values read as text: NULL as "",
@@ -102,10 +102,12 @@ func (pgDialect) open(dsn string, sec *secrets) (driver.Connector, error) {
 		return nil, errors.New("not a PostgreSQL connection string")
 	}
 	sec.add(cfg.Password)
+	// No other startup parameter: a pooler such as PgBouncer refuses the
+	// ones it does not know. BEGIN READ ONLY is enough, as PostgreSQL has no
+	// statement that commits implicitly.
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "keysync"
 	}
