@@ -22,9 +22,8 @@ import (
 // take them; no result is held in memory.
 //
 // The query runs in a transaction begun READ ONLY with statement_timeout
-// set from Timeout, and the
-// transaction is rolled back: a query that writes fails the source and
-// nothing is written. Result columns are matched to the contract fields by
+// set from Timeout, and the transaction is rolled back: a query that writes
+// fails the source and nothing is written. Result columns are matched to the contract fields by
 // name or through Columns, as for SQLite. Values read as text: NULL as "",
 // numbers in decimal, booleans as true/false, timestamps and dates as
 // RFC 3339 in UTC (a timestamp without time zone is taken as UTC), bytea
