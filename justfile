@@ -14,12 +14,12 @@ sync *ARGS:
 
 # format the code
 fmt:
-    gofmt -w cmd pkg sql
+    gofmt -w cmd pkg sql internal
 
 # vet and check formatting
 lint:
     go vet ./...
-    test -z "$(gofmt -l cmd pkg sql)"
+    test -z "$(gofmt -l cmd pkg sql internal)"
 
 # fuzz the open-ended inputs for a while
 fuzz TIME="60s":

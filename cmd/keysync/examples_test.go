@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/keysync/keysync/internal/dbtest"
 )
 
 // artifactHeaders are the seven report artifacts and their header rows (SPEC §7).
@@ -31,16 +33,30 @@ var artifactHeaders = map[string][]string{
 // exampleChecks prove that each example shows what its README says. An
 // example without an entry gets the generic checks only.
 var exampleChecks = map[string]func(t *testing.T, ex *exampleRun){
-	rootExample:    checkRoot,
-	"namespaced":   checkNamespaced,
-	"semicolon":    checkSemicolon,
-	"dry-run":      checkDryRun,
-	"auto-approve": checkAutoApprove,
-	"encodings":    checkEncodings,
-	"compressed":   checkCompressed,
-	"daily-files":  checkDailyFiles,
-	"header-less":  checkHeaderLess,
-	"filter":       checkFilter,
+	rootExample:       checkRoot,
+	"namespaced":      checkNamespaced,
+	"semicolon":       checkSemicolon,
+	"dry-run":         checkDryRun,
+	"auto-approve":    checkAutoApprove,
+	"encodings":       checkEncodings,
+	"compressed":      checkCompressed,
+	"daily-files":     checkDailyFiles,
+	"header-less":     checkHeaderLess,
+	"filter":          checkFilter,
+	"postgres-source": checkPostgresSource,
+	"mysql-source":    checkMySQLSource,
+}
+
+// exampleServers are the examples whose peer is a live database. TestExamples
+// starts a throwaway server for each (it skips without the server binaries,
+// and fails under CI=true), creates database erp, runs the example's seed.sql
+// in it and points the copied config's dsn from addr at the server.
+var exampleServers = map[string]struct {
+	start func(testing.TB) *dbtest.Server
+	addr  string // host:port in the example's dsn
+}{
+	"postgres-source": {dbtest.Postgres, "localhost:5432"},
+	"mysql-source":    {dbtest.MariaDB, "localhost:3306"},
 }
 
 // rootExample names the repository's own config and input/ among the examples.
@@ -84,6 +100,8 @@ type exampleRun struct {
 	work string   // the working directory keysync ran in
 	dir  string   // the example's directory: its config, database and output
 	args []string // the command line, after "keysync"
+	env  []string // NAME=value from the README's `export` lines
+	out  result   // the last run's exit code and output
 	arts map[string]*table
 }
 
@@ -104,7 +122,10 @@ func runExample(t *testing.T, name string) *exampleRun {
 		src := filepath.Join("..", "..", "examples", name)
 		ex.dir = filepath.Join(work, "examples", name)
 		copyTree(t, src, ex.dir)
-		ex.args = readmeCommand(t, filepath.Join(src, "README.md"))
+		ex.args, ex.env = readmeCommand(t, filepath.Join(src, "README.md"))
+		if srv, ok := exampleServers[name]; ok {
+			startExampleServer(t, ex, srv.start(t), srv.addr)
+		}
 	}
 	ex.run(t)
 	return ex
@@ -113,7 +134,8 @@ func runExample(t *testing.T, name string) *exampleRun {
 // run runs keysync with the example's command and reads the artifacts anew.
 func (ex *exampleRun) run(t *testing.T) {
 	t.Helper()
-	r := runKeysync(t, ex.work, ex.args...)
+	r := runKeysyncEnv(t, ex.work, ex.env, ex.args...)
+	ex.out = r
 	if r.code != 0 {
 		t.Fatalf("keysync %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(ex.args, " "), r.code, r.stdout, r.stderr)
 	}
@@ -137,8 +159,9 @@ func (ex *exampleRun) outDir() string {
 }
 
 // readmeCommand returns the arguments of the first `keysync sync` command in
-// an example's README: every example must say how to run it.
-func readmeCommand(t *testing.T, readme string) []string {
+// an example's README: every example must say how to run it. Lines before it
+// reading `export NAME=value` are its environment.
+func readmeCommand(t *testing.T, readme string) (args, env []string) {
 	t.Helper()
 	b, err := os.ReadFile(readme)
 	if err != nil {
@@ -146,12 +169,39 @@ func readmeCommand(t *testing.T, readme string) []string {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "export" && strings.Contains(f[1], "=") {
+			env = append(env, f[1])
+		}
 		if len(f) >= 2 && f[0] == "keysync" && f[1] == "sync" {
-			return f[1:]
+			return f[1:], env
 		}
 	}
 	t.Fatalf("%s shows no `keysync sync` command", readme)
-	return nil
+	return nil, nil
+}
+
+// startExampleServer seeds srv as the example's README says (database erp,
+// then seed.sql) and points the copied config at srv instead of addr.
+func startExampleServer(t *testing.T, ex *exampleRun, srv *dbtest.Server, addr string) {
+	t.Helper()
+	srv.Exec(t, "CREATE DATABASE erp")
+	seed, err := os.ReadFile(filepath.Join(ex.dir, "seed.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.ExecScript(t, srv.Open(t, "erp"), string(seed))
+	cfgPath := filepath.Join(ex.dir, "keysync-config.yaml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cfg, []byte(addr)) {
+		t.Fatalf("%s: no dsn on %s to point at the test's server", cfgPath, addr)
+	}
+	cfg = bytes.ReplaceAll(cfg, []byte(addr), []byte(srv.Host+":"+strconv.Itoa(srv.Port)))
+	if err := os.WriteFile(cfgPath, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // copyTree copies the directory src to dst, leaving out what a local run of
@@ -774,4 +824,65 @@ func openExampleDB(t *testing.T, ex *exampleRun) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// checkPostgresSource: B read from PostgreSQL matches, misses and rejects as
+// the README says, and the password shows nowhere.
+func checkPostgresSource(t *testing.T, ex *exampleRun) {
+	b := ex.summary(t, "B")
+	want := map[string]int{"rows_read": 5, "rows_rejected": 1, "distinct_keys": 4, "matched": 3, "missing_in_A": 1, "missing_from_system": 1}
+	for col, n := range want {
+		if got := atoi(t, b[col]); got != n {
+			t.Errorf("summary B %s = %d, want %d (as the README says)", col, got, n)
+		}
+	}
+	missing := ex.arts["diff_missing_in_A"].where("system", "B")
+	if len(missing) != 1 || missing[0]["key"] != "ITM-000105" || missing[0]["last_seen_at"] != "2024-05-03T00:00:00Z" {
+		t.Errorf("diff_missing_in_A for B: %v, want ITM-000105 last seen 2024-05-03T00:00:00Z", missing)
+	}
+	rej := ex.arts["rejected_rows"].where("system", "B")
+	if len(rej) != 1 || rej[0]["record"] != "5" || rej[0]["reason"] != "empty_key" {
+		t.Errorf("rejected_rows for B: %v, want record 5 empty_key", rej)
+	}
+	checkNoPassword(t, ex)
+}
+
+// checkMySQLSource: B read from MariaDB with a composite key matches,
+// misses and has its duplicate as the README says.
+func checkMySQLSource(t *testing.T, ex *exampleRun) {
+	b := ex.summary(t, "B")
+	want := map[string]int{"rows_read": 4, "rows_rejected": 0, "distinct_keys": 3, "duplicate_keys": 1, "matched": 2, "missing_in_A": 1, "missing_from_system": 1}
+	for col, n := range want {
+		if got := atoi(t, b[col]); got != n {
+			t.Errorf("summary B %s = %d, want %d (as the README says)", col, got, n)
+		}
+	}
+	missing := ex.arts["diff_missing_in_A"].where("system", "B")
+	if len(missing) != 1 || missing[0]["key"] != "US-000007" || missing[0]["last_seen_at"] != "2024-05-02T10:00:00Z" {
+		t.Errorf("diff_missing_in_A for B: %v, want US-000007 last seen 2024-05-02T10:00:00Z", missing)
+	}
+	checkNoPassword(t, ex)
+}
+
+// checkNoPassword: the password of the example's environment is in no
+// output, report or log, and `runs show` names the redacted DSN.
+func checkNoPassword(t *testing.T, ex *exampleRun) {
+	t.Helper()
+	show := runKeysyncEnv(t, ex.work, ex.env, "runs", "show", "--config", filepath.Join(ex.dir, "keysync-config.yaml"), "1")
+	text := ex.out.stdout + ex.out.stderr + show.stdout + show.stderr
+	for name := range artifactHeaders {
+		b, err := os.ReadFile(ex.artifact(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text += string(b)
+	}
+	for _, kv := range ex.env {
+		if _, pw, _ := strings.Cut(kv, "="); strings.Contains(text, pw) {
+			t.Errorf("the password %q of %s shows in the output or reports", pw, kv)
+		}
+	}
+	if !strings.Contains(show.stdout, "keysync:REDACTED@") {
+		t.Errorf("runs show does not name B's redacted dsn:\n%s", show.stdout)
+	}
 }

@@ -41,8 +41,18 @@ type result struct {
 // and output. It fails the test only when the process cannot be started.
 func runKeysync(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return runKeysyncEnv(t, dir, nil, args...)
+}
+
+// runKeysyncEnv is runKeysync with env (NAME=value) added to the
+// environment, for tests that run in parallel and cannot use t.Setenv.
+func runKeysyncEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -102,10 +102,10 @@ func (o Output) Has(format string) bool {
 // the README's Sources section); the others are zero.
 type Source struct {
 	Name      string
-	Type      string // TypeCSV, TypeJSON, TypeHTTP or TypeSQLite; csv unless configured
+	Type      string // TypeCSV, TypeJSON, TypeHTTP, TypeSQLite, TypePostgres or TypeMySQL; csv unless configured
 	Path      string // csv, json, sqlite: the file, absolute
 	Delimiter rune   // csv: the field delimiter, ',' unless configured
-	// Columns (csv, sqlite) maps a contract field (source_key, source_system,
+	// Columns (csv, sqlite, postgres, mysql) maps a contract field (source_key, source_system,
 	// entity_type, location_ref, last_seen_at) to the header or result
 	// column that holds it. Fields not in the map are found under their own name.
 	Columns map[string]string
@@ -116,7 +116,10 @@ type Source struct {
 	// no source_key entry. Their values are joined with
 	// normalize.collapse_delims ("-" when that is "") before normalization.
 	Key   []string
-	Query string // sqlite: the SELECT whose rows are the records
+	Query string // sqlite, postgres, mysql: the SELECT whose rows are the records
+	// DSN (postgres, mysql) is the connection string. Like URL and Headers
+	// it keeps its ${NAME} references; show it through source.RedactDSN.
+	DSN   string
 	Items string // json, http: dotted path to the items array; "" is the document itself
 
 	// csv, json: how the file is found and read. Path may be a glob; Pick
@@ -134,8 +137,10 @@ type Source struct {
 	// Columns and Key give 1-based column positions ("2") instead of names.
 	NoHeader bool
 
-	// http only. URL and Headers keep their ${NAME} references: the
-	// environment is read when the source is, never stored here.
+	// http only, but for Timeout (the whole query of postgres and mysql),
+	// Retries and Backoff (their connection), which those use too. URL and
+	// Headers keep their ${NAME} references: the environment is read when
+	// the source is, never stored here.
 	URL        string
 	Headers    Headers
 	Pagination string // "", PaginateNext, PaginateLink, PaginatePage or PaginateOffset

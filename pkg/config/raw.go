@@ -66,6 +66,7 @@ type rawSource struct {
 	Header     *bool                  `yaml:"header"`
 	Columns    map[string]rawFieldRef `yaml:"columns"`
 	Query      *string                `yaml:"query"`
+	DSN        *string                `yaml:"dsn"`
 	URL        *string                `yaml:"url"`
 	Headers    map[string]string      `yaml:"headers"`
 	Items      *string                `yaml:"items"`

@@ -20,10 +20,12 @@ import (
 
 // Source types: the values of sources.<name>.type.
 const (
-	TypeCSV    = "csv"
-	TypeJSON   = "json"
-	TypeHTTP   = "http"
-	TypeSQLite = "sqlite"
+	TypeCSV      = "csv"
+	TypeJSON     = "json"
+	TypeHTTP     = "http"
+	TypeSQLite   = "sqlite"
+	TypePostgres = "postgres"
+	TypeMySQL    = "mysql" // MySQL and MariaDB
 )
 
 // Choices of a glob path's matches: the values of sources.<name>.pick.
@@ -50,19 +52,24 @@ const (
 	DefaultRetries  = 3
 	DefaultBackoff  = time.Second
 	MaxRetries      = 20
+
+	// DefaultQueryTimeout bounds a postgres or mysql source's whole query.
+	DefaultQueryTimeout = 10 * time.Minute
 )
 
 // sourceOptions lists the keys each source type takes, in the order an
 // error shows them. A key of another type is refused, so a json source
 // given `columns:` (a CSV option) fails loudly instead of being ignored.
 var sourceOptions = map[string][]string{
-	TypeCSV:    {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns", "filter"},
-	TypeJSON:   {"type", "path", "pick", "encoding", "member", "items", "fields", "filter"},
-	TypeHTTP:   {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff", "filter"},
-	TypeSQLite: {"type", "path", "query", "columns", "filter"},
+	TypeCSV:      {"type", "path", "pick", "encoding", "member", "delimiter", "header", "columns", "filter"},
+	TypeJSON:     {"type", "path", "pick", "encoding", "member", "items", "fields", "filter"},
+	TypeHTTP:     {"type", "url", "headers", "items", "fields", "pagination", "next", "page_param", "page_start", "timeout", "max_pages", "retries", "backoff", "filter"},
+	TypeSQLite:   {"type", "path", "query", "columns", "filter"},
+	TypePostgres: {"type", "dsn", "query", "columns", "timeout", "retries", "backoff", "filter"},
+	TypeMySQL:    {"type", "dsn", "query", "columns", "timeout", "retries", "backoff", "filter"},
 }
 
-var sourceTypes = []string{TypeCSV, TypeJSON, TypeHTTP, TypeSQLite}
+var sourceTypes = []string{TypeCSV, TypeJSON, TypeHTTP, TypeSQLite, TypePostgres, TypeMySQL}
 
 // Headers are an http source's request headers as written in the file:
 // ${NAME} references stay unexpanded until the source is read, so a Config
@@ -165,6 +172,9 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 			return s, errorf(key+".filter", *rs.Filter, "must be an SQLite expression over %s", strings.Join(source.FilterFields, ", "))
 		}
 	}
+	if rs.DSN != nil {
+		s.DSN = strings.TrimSpace(*rs.DSN)
+	}
 	if rs.URL != nil {
 		s.URL = strings.TrimSpace(*rs.URL)
 	}
@@ -180,7 +190,13 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 	if rs.Next != nil {
 		s.Next = strings.TrimSpace(*rs.Next)
 	}
-	if s.Type != TypeHTTP {
+	switch s.Type {
+	case TypePostgres, TypeMySQL:
+		s.Timeout, s.Retries, s.Backoff = DefaultQueryTimeout, DefaultRetries, DefaultBackoff
+		setIf(&s.Retries, rs.Retries)
+		return s, parseDurations(key, rs, &s)
+	case TypeHTTP:
+	default:
 		return s, nil
 	}
 
@@ -217,6 +233,11 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 	s.MaxPages, s.Retries = DefaultMaxPages, DefaultRetries
 	setIf(&s.MaxPages, rs.MaxPages)
 	setIf(&s.Retries, rs.Retries)
+	return s, parseDurations(key, rs, &s)
+}
+
+// parseDurations sets s.Timeout and s.Backoff from the file, when given.
+func parseDurations(key string, rs *rawSource, s *Source) error {
 	for _, d := range []struct {
 		key string
 		raw *string
@@ -227,11 +248,11 @@ func sourceConfig(dir, name string, rs *rawSource) (Source, error) {
 		}
 		v, err := time.ParseDuration(strings.TrimSpace(*d.raw))
 		if err != nil {
-			return s, errorf(key+"."+d.key, *d.raw, "is not a duration (like 500ms, 30s or 2m)")
+			return errorf(key+"."+d.key, *d.raw, "is not a duration (like 500ms, 30s or 2m)")
 		}
 		*d.dst = v
 	}
-	return s, nil
+	return nil
 }
 
 // givenOptions lists the yaml names of the options rs has (non-null).
@@ -320,6 +341,8 @@ func validateSourceType(key string, s Source) error {
 		return validateFields(key+".fields", s.Fields, s.Key)
 	case TypeHTTP:
 		return validateHTTP(key, s)
+	case TypePostgres, TypeMySQL:
+		return validateDB(key, s)
 	}
 	return errorf(key+".type", s.Type, "is not a supported source type (supported: %s)", strings.Join(sourceTypes, ", "))
 }
@@ -556,6 +579,43 @@ func validateHTTP(key string, s Source) error {
 		return errorf(key+".retries", strconv.Itoa(s.Retries), "must be between 0 and %d", MaxRetries)
 	}
 	return nil
+}
+
+// validateDB checks a postgres or mysql source. The dsn may hold a
+// password, so it is never quoted in the error.
+func validateDB(key string, s Source) error {
+	if s.DSN == "" {
+		return errorf(key+".dsn", "", "is required for a %s source: its connection string (%s)", s.Type, dsnExample(s.Type))
+	}
+	if strings.ContainsAny(s.DSN, "\r\n\x00") {
+		return errorf(key+".dsn", "", "must not contain a line break or NUL")
+	}
+	if err := checkEnvRefs(s.DSN); err != "" {
+		return errorf(key+".dsn", "", "%s", err)
+	}
+	if strings.TrimSpace(s.Query) == "" {
+		return errorf(key+".query", "", "is required for a %s source: a SELECT returning the contract columns", s.Type)
+	}
+	if err := validateColumns(key+".columns", s.Columns, s.Key); err != nil {
+		return err
+	}
+	if s.Timeout <= 0 {
+		return errorf(key+".timeout", s.Timeout.String(), "must be positive")
+	}
+	if s.Backoff <= 0 {
+		return errorf(key+".backoff", s.Backoff.String(), "must be positive")
+	}
+	if s.Retries < 0 || s.Retries > MaxRetries {
+		return errorf(key+".retries", strconv.Itoa(s.Retries), "must be between 0 and %d", MaxRetries)
+	}
+	return nil
+}
+
+func dsnExample(typ string) string {
+	if typ == TypeMySQL {
+		return "user:${PASSWORD}@tcp(host:3306)/dbname"
+	}
+	return "postgres://user:${PASSWORD}@host:5432/dbname"
 }
 
 // checkEnvRefs checks the ${NAME} references in v, returning a message for

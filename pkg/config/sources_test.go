@@ -120,6 +120,20 @@ func TestParse_SourceTypes(t *testing.T) {
 			want: config.Source{Name: "B", Type: "http", URL: "https://x/items", Pagination: "page", PageParam: "p", PageStart: 0,
 				Timeout: 30 * time.Second, MaxPages: 10000, Retries: 3, Backoff: time.Second},
 		},
+		{
+			name: "postgres defaults",
+			b:    `{ type: postgres, dsn: "postgres://keysync:${B_PW}@db-b:5432/erp", query: "SELECT code AS source_key FROM items" }`,
+			want: config.Source{Name: "B", Type: "postgres", DSN: "postgres://keysync:${B_PW}@db-b:5432/erp",
+				Query: "SELECT code AS source_key FROM items", Timeout: 10 * time.Minute, Retries: 3, Backoff: time.Second},
+		},
+		{
+			name: "mysql with everything",
+			b: `{ type: mysql, dsn: " keysync:${C_PW}@tcp(db-c:3306)/erp ", query: "SELECT r, id, seen FROM items",
+			      columns: { source_key: [r, id], last_seen_at: seen }, timeout: 5m, retries: 0, backoff: 2s }`,
+			want: config.Source{Name: "B", Type: "mysql", DSN: "keysync:${C_PW}@tcp(db-c:3306)/erp", Query: "SELECT r, id, seen FROM items",
+				Columns: map[string]string{"last_seen_at": "seen"}, Key: []string{"r", "id"},
+				Timeout: 5 * time.Minute, Retries: 0, Backoff: 2 * time.Second},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,6 +245,25 @@ func TestParse_SourceErrors(t *testing.T) {
 		{"max_pages not a number", `{ type: http, url: "https://x", max_pages: many }`, "sources.B.max_pages", "many"},
 		{"retries negative", `{ type: http, url: "https://x", retries: -1 }`, "sources.B.retries", "-1"},
 		{"retries too many", `{ type: http, url: "https://x", retries: 1000 }`, "sources.B.retries", "1000"},
+
+		// postgres and mysql.
+		{"postgres needs a dsn", `{ type: postgres, query: "SELECT 1" }`, "sources.B.dsn", ""},
+		{"mysql blank dsn", `{ type: mysql, dsn: " ", query: "SELECT 1" }`, "sources.B.dsn", ""},
+		{"postgres needs a query", `{ type: postgres, dsn: "postgres://db/erp" }`, "sources.B.query", ""},
+		{"mysql blank query", `{ type: mysql, dsn: "u@tcp(db)/erp", query: " " }`, "sources.B.query", ""},
+		{"dsn bad reference", `{ type: postgres, dsn: "postgres://u:${1PW}@db/erp", query: "SELECT 1" }`, "sources.B.dsn", ""},
+		{"dsn unclosed reference", `{ type: mysql, dsn: "u:${PW@tcp(db)/erp", query: "SELECT 1" }`, "sources.B.dsn", ""},
+		{"dsn line break", `{ type: postgres, dsn: "host=db\npassword=x", query: "SELECT 1" }`, "sources.B.dsn", ""},
+		{"postgres with path", `{ type: postgres, dsn: "postgres://db/erp", query: "SELECT 1", path: b.db }`, "sources.B.path", ""},
+		{"mysql with url", `{ type: mysql, dsn: "u@tcp(db)/erp", query: "SELECT 1", url: "https://x" }`, "sources.B.url", ""},
+		{"postgres with max_pages", `{ type: postgres, dsn: "postgres://db/erp", query: "SELECT 1", max_pages: 2 }`, "sources.B.max_pages", ""},
+		{"sqlite with dsn", `{ type: sqlite, path: b.db, query: "SELECT 1", dsn: "postgres://db/erp" }`, "sources.B.dsn", ""},
+		{"http with dsn", `{ type: http, url: "https://x", dsn: "postgres://db/erp" }`, "sources.B.dsn", ""},
+		{"db columns not a field", `{ type: mysql, dsn: "u@tcp(db)/erp", query: "SELECT 1", columns: { sku: id } }`, "sources.B.columns.sku", ""},
+		{"db timeout zero", `{ type: postgres, dsn: "postgres://db/erp", query: "SELECT 1", timeout: 0s }`, "sources.B.timeout", "0s"},
+		{"db timeout garbage", `{ type: mysql, dsn: "u@tcp(db)/erp", query: "SELECT 1", timeout: long }`, "sources.B.timeout", "long"},
+		{"db backoff negative", `{ type: postgres, dsn: "postgres://db/erp", query: "SELECT 1", backoff: -1s }`, "sources.B.backoff", "-1s"},
+		{"db retries too many", `{ type: mysql, dsn: "u@tcp(db)/erp", query: "SELECT 1", retries: 21 }`, "sources.B.retries", "21"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,6 +332,21 @@ func TestSecretsNeverInConfigOutput(t *testing.T) {
 		_, err := config.Parse(strings.NewReader(withA(b)), dir)
 		if err == nil || strings.Contains(err.Error(), literal) {
 			t.Errorf("error %v shows the value", err)
+		}
+	}
+}
+
+// TestParse_DSNNeverQuoted: a dsn may hold a literal password, so no error
+// about it shows its text.
+func TestParse_DSNNeverQuoted(t *testing.T) {
+	for _, b := range []string{
+		`{ type: postgres, dsn: "postgres://u:s3cret-PW@db/erp?x=${1}", query: "SELECT 1" }`,
+		`{ type: mysql, dsn: "u:s3cret-PW@tcp(db)/erp", query: " " }`,
+		`{ type: mysql, dsn: "u:s3cret-PW@tcp(db)/erp", query: "SELECT 1", path: x }`,
+	} {
+		_, err := config.Parse(strings.NewReader(withA(b)), dir)
+		if err == nil || strings.Contains(err.Error(), "s3cret-PW") {
+			t.Errorf("%s: error %v", b, err)
 		}
 	}
 }

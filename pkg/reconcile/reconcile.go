@@ -286,8 +286,10 @@ func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
 		start := time.Now()
-		where := src.Path // what to name in logs and progress: the file, or the URL without secrets
-		if where == "" {
+		where := src.Path // what to name in logs and progress: the file, or the URL or DSN without secrets
+		if src.DSN != "" {
+			where = source.RedactDSN(src.Type, src.DSN)
+		} else if where == "" {
 			where = config.RedactURL(src.URL)
 		}
 		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}

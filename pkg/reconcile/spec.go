@@ -12,7 +12,7 @@ func SourceSpec(cfg *config.Config, name string) source.Spec {
 	src := cfg.Sources[name]
 	return source.Spec{
 		System: name, Type: src.Type, Path: src.Path, Delimiter: src.Delimiter,
-		Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query,
+		Columns: src.Columns, Fields: src.Fields, Items: src.Items, Query: src.Query, DSN: src.DSN,
 		Key: src.Key, KeySeparator: cfg.Normalize.CollapseDelims, NoHeader: src.NoHeader,
 		URL: src.URL, Headers: src.Headers, Pagination: src.Pagination, Next: src.Next,
 		PageParam: src.PageParam, PageStart: src.PageStart, Timeout: src.Timeout,

@@ -18,10 +18,12 @@ type Extractor interface {
 
 // Source types (the `type:` of a configured source).
 const (
-	TypeCSV    = "csv"
-	TypeJSON   = "json"
-	TypeHTTP   = "http"
-	TypeSQLite = "sqlite"
+	TypeCSV      = "csv"
+	TypeJSON     = "json"
+	TypeHTTP     = "http"
+	TypeSQLite   = "sqlite"
+	TypePostgres = "postgres"
+	TypeMySQL    = "mysql" // MySQL and MariaDB
 )
 
 // Pagination styles of an HTTP source.
@@ -42,14 +44,15 @@ const DefaultKeySeparator = "-"
 // Extractor of its Type. Options a type does not use are ignored.
 type Spec struct {
 	System string // the configured source name
-	Type   string // TypeCSV ("" too), TypeJSON, TypeHTTP or TypeSQLite
+	Type   string // TypeCSV ("" too), TypeJSON, TypeHTTP, TypeSQLite, TypePostgres or TypeMySQL
 
 	Path      string            // csv, json, sqlite: the file, absolute
 	Delimiter rune              // csv: the field separator; 0 means ','
-	Columns   map[string]string // csv, sqlite: contract field -> column name
+	Columns   map[string]string // csv, sqlite, postgres, mysql: contract field -> column name
 	Fields    map[string]string // json, http: contract field -> dotted path in an item
 	Items     string            // json, http: dotted path to the array of items; "" is the document itself
-	Query     string            // sqlite: the SELECT to run
+	Query     string            // sqlite, postgres, mysql: the SELECT to run
+	DSN       string            // postgres, mysql: the connection string, ${NAME} unexpanded
 	NoHeader  bool              // csv: no header row; Columns and Key give 1-based positions
 
 	// Input (csv, json): the encoding, the zip member and the pick of a
@@ -62,7 +65,8 @@ type Spec struct {
 	Key          []string
 	KeySeparator string // "" means DefaultKeySeparator
 
-	// HTTP options; see HTTP for their meaning and defaults.
+	// HTTP options; see HTTP for their meaning and defaults. Timeout,
+	// Retries and Backoff apply to postgres and mysql too, see DB.
 	URL        string
 	Headers    map[string]string
 	Pagination string
@@ -93,9 +97,17 @@ func New(spec Spec) (Extractor, error) {
 	case TypeSQLite:
 		return SQLite{System: spec.System, Path: spec.Path, Query: spec.Query, Columns: spec.Columns,
 			Key: spec.Key, KeySeparator: spec.KeySeparator}, nil
+	case TypePostgres, TypeMySQL:
+		db := DB{System: spec.System, DSN: spec.DSN, Query: spec.Query, Columns: spec.Columns,
+			Key: spec.Key, KeySeparator: spec.KeySeparator,
+			Timeout: spec.Timeout, Retries: spec.Retries, Backoff: spec.Backoff}
+		if spec.Type == TypePostgres {
+			return Postgres{db}, nil
+		}
+		return MySQL{db}, nil
 	}
-	return nil, fmt.Errorf("source %q: unknown type %q (want %s, %s, %s or %s)",
-		spec.System, spec.Type, TypeCSV, TypeJSON, TypeHTTP, TypeSQLite)
+	return nil, fmt.Errorf("source %q: unknown type %q (want %s, %s, %s, %s, %s or %s)",
+		spec.System, spec.Type, TypeCSV, TypeJSON, TypeHTTP, TypeSQLite, TypePostgres, TypeMySQL)
 }
 
 // JoinKey joins the parts of a composite key with sep (DefaultKeySeparator

@@ -279,7 +279,7 @@ func decodeText(pb *bufio.Reader, enc encoding.Encoding) (*bufio.Reader, error) 
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, decodeError(err)
 	}
-	if binary(sniff) {
+	if isBinary(sniff) {
 		msg := fmt.Sprintf("not a text file (starts with 0x%s)", hex.EncodeToString(head[:min(len(head), 8)]))
 		if looksUTF16(head) && enc == nil {
 			msg += "; it looks like UTF-16 without a byte-order mark: set encoding: utf-16le (or utf-16be)"
@@ -295,9 +295,9 @@ func decodeError(err error) error {
 	return fmt.Errorf("read: %w", withoutPath(err))
 }
 
-// binary reports whether text (the start of a decoded file) is not text: it
+// isBinary reports whether text (the start of a decoded file) is not text: it
 // holds a NUL, or more control characters than a text export ever would.
-func binary(text []byte) bool {
+func isBinary(text []byte) bool {
 	controls := 0
 	for _, c := range text {
 		switch {

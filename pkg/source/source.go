@@ -2,9 +2,11 @@
 // row-level rules of SPEC §3 (rejection reasons and their order, timestamps)
 // that apply to every source type, and the extractors of each type: CSV
 // files, JSON files (an array, a document holding one, or NDJSON), HTTP JSON
-// APIs (paginated, with retries and secrets kept out of every message) and
-// SQLite databases. New picks the extractor for a Spec, a plain description
-// of a configured source, so this package needs nothing of pkg/config.
+// APIs (paginated, with retries and secrets kept out of every message),
+// SQLite database files, and live PostgreSQL and MySQL/MariaDB databases
+// (one query in a read-only transaction, secrets kept out as for HTTP). New
+// picks the extractor for a Spec, a plain description of a configured
+// source, so this package needs nothing of pkg/config.
 //
 // CSV and JSON files go through one input layer (Input, input.go) before
 // their format sees them: a glob's matches, the fingerprint of the bytes as
