@@ -62,9 +62,10 @@ Examples:
 			}
 			defer db.Close()
 			// v_key_presence and the staging tables live in the latest run's
-			// staging file, beside the database.
+			// staging files, beside the database. A run that is staging right
+			// now holds them exclusively: the query still runs, without them.
 			if _, err := db.AttachStagingReadOnly(c.Context); err != nil {
-				return err
+				fmt.Fprintf(env.Stderr, "keysync: the staging files are not readable now (a run may be staging), v_key_presence is unavailable: %v\n", err)
 			}
 			out := newResultWriter(env.Stdout, format)
 			err = db.ReadQuery(c.Context, c.Args().First(), out.columns, out.row)

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"fmt"
 	"reflect"
 	"testing"
@@ -110,5 +111,55 @@ func TestGracePeriodTurnedOn(t *testing.T) {
 	db.Now = at(t2.Add(time.Hour))
 	if k, b := finish(run{systems: []system{authority("A", "K1", "K2", "K3"), peer("B", "K1")}}, 24*time.Hour); k.MissingFromSystem != 1 || b.Pending != 1 {
 		t.Errorf("run 3: missing_from_system = %d, pending = %d; want 1 (K2), 1 (K3)", k.MissingFromSystem, b.Pending)
+	}
+}
+
+// TestReadersWithStaging: a reader attaches the latest run's staging files
+// read-only and sees v_key_presence; while a run holds a staging file
+// (locked exclusively, as a loading run does) the attach fails, and the
+// database itself still answers.
+func TestReadersWithStaging(t *testing.T) {
+	ctx := t.Context()
+	db := MustOpenDB(t)
+	mustRun(t, db, run{systems: []system{authority("A", "K1", "K2"), peer("B", "K1", "X")}})
+
+	reader, err := sqlite.OpenReadOnly(ctx, db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if ok, err := reader.AttachStagingReadOnly(ctx); !ok || err != nil {
+		t.Fatalf("AttachStagingReadOnly = %v, %v; want attached", ok, err)
+	}
+	var keys int
+	if err := reader.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM v_key_presence`).Scan(&keys); err != nil || keys != 3 {
+		t.Fatalf("v_key_presence: %d keys, %v; want 3", keys, err)
+	}
+	if _, err := reader.SQL().ExecContext(ctx, `DELETE FROM staging_0.staging_rows`); err == nil {
+		t.Error("a reader could write to a staging file")
+	}
+
+	// A second reader while part-0.db is held exclusively.
+	lock, err := sql.Open("sqlite", "file:"+sqlite.StagingPaths(db.Path())[0]+"?_pragma=locking_mode(EXCLUSIVE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	lock.SetMaxOpenConns(1)
+	if _, err := lock.ExecContext(ctx, `BEGIN EXCLUSIVE`); err != nil {
+		t.Fatal(err)
+	}
+	defer lock.ExecContext(ctx, `ROLLBACK`)
+	busy, err := sqlite.OpenReadOnly(ctx, db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if ok, err := busy.AttachStagingReadOnly(ctx); ok || err == nil {
+		t.Errorf("AttachStagingReadOnly on a locked staging file = %v, %v; want an error", ok, err)
+	}
+	var runs int
+	if err := busy.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM runs`).Scan(&runs); err != nil || runs != 1 {
+		t.Errorf("the database after a failed attach: %d runs, %v", runs, err)
 	}
 }
