@@ -14,9 +14,9 @@ func pruneCommand(env Env) *cli.Command {
 		Description: `Deletes the findings, pending findings (what grace_period held back) and
 rejected rows of every run older than the newest --keep-runs succeeded runs
 (failed and blocked runs have none, so they do not count; dry runs do), in one
-transaction under the run lock (exit 3 when a run holds it). The registry, the audit log, the runs and run_systems rows (the
-run log, KPIs and input fingerprints) are never touched, nor staging, which
-holds the latest run only. A pruned run's reports can no longer be rewritten
+transaction under the run lock (exit 3 when a run holds it). The registry, the
+audit log, the runs and run_systems rows (the run log, KPIs and input
+fingerprints) are never touched, nor staging, which holds the latest run only. A pruned run's reports can no longer be rewritten
 with keysync report, and finding ages only count the runs that are kept.
 
 SQLite reuses the freed pages; to give them back to the file system, run
