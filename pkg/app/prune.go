@@ -16,8 +16,9 @@ rejected rows of every run older than the newest --keep-runs succeeded runs
 (failed and blocked runs have none, so they do not count; dry runs do), in one
 transaction under the run lock (exit 3 when a run holds it). The registry, the
 audit log, the runs and run_systems rows (the run log, KPIs and input
-fingerprints) are never touched, nor staging, which holds the latest run only. A pruned run's reports can no longer be rewritten
-with keysync report, and finding ages only count the runs that are kept.
+fingerprints) are never touched, nor staging, which holds the latest run only.
+A pruned run's reports can no longer be rewritten with keysync report, and
+finding ages only count the runs that are kept.
 
 SQLite reuses the freed pages; to give them back to the file system, run
 keysync db vacuum off-hours (it rewrites the whole file). With retention:
