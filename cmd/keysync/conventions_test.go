@@ -189,6 +189,28 @@ func TestConventions(t *testing.T) {
 					t.Errorf("changes lists the suppressed finding as resolved:\n%s", out)
 				}
 			}},
+		// ... and a pending one pending: with a grace period of a century
+		// switched on, every key B lacked in run 1 is held back in run 2.
+		{name: "changes lists a pending finding", setup: synced,
+			args: []string{"changes", "--format", "csv"}, stdout: []string{",new,missing_from_system,B,"},
+			check: func(t *testing.T, dir string, _ result) {
+				config := filepath.Join(dir, "keysync-config.yaml")
+				b, err := os.ReadFile(config)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(config, append(b, "\ngrace_period: 36500d\n"...), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				mustRun(t, dir, "sync")
+				out := mustRun(t, dir, "changes", "--format", "csv").stdout
+				if !strings.Contains(out, ",pending,missing_from_system,B,") {
+					t.Errorf("changes lists no missing_from_system finding of B as pending:\n%s", out)
+				}
+				if strings.Contains(out, ",resolved,missing_from_system,") {
+					t.Errorf("changes lists a pending finding as resolved:\n%s", out)
+				}
+			}},
 		// keysync kpi in a pipe
 		{name: "kpi in a pipe", setup: synced, args: []string{"kpi"}, stdout: []string{"run_id,started_at,status", "1,"}},
 		{name: "kpi json", setup: synced, args: []string{"kpi", "--format", "json"},

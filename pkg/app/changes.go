@@ -13,7 +13,7 @@ import (
 	"github.com/keysync/keysync/pkg/sqlite"
 )
 
-// The three kinds of change, in the order they are printed.
+// The kinds of change, in the order they are printed.
 const (
 	changeNew      = "new"
 	changeResolved = "resolved"
@@ -21,7 +21,11 @@ const (
 	// report because a suppression silenced it: not resolved, its key still
 	// does not match.
 	changeSuppressed = "suppressed"
-	changeOpen       = "open"
+	// changePending is a missing_from_system finding of the baseline that the
+	// run held back because grace_period made the key too young to report
+	// (see pending_findings): the peer still lacks it.
+	changePending = "pending"
+	changeOpen    = "open"
 )
 
 // changeRow is one row of `keysync changes`. For a new or open finding the
@@ -63,11 +67,13 @@ far back as findings are kept: when prune has deleted the findings of the
 baseline, there is nothing to compare with and changes exits 2.
 
 A finding of the baseline that the run did not report because a suppression
-(keysync suppress add) silenced it is listed as suppressed, not resolved: only
-a finding whose key now matches is resolved.
-Table output groups the rows (new, resolved, suppressed, still open oldest
-first); csv and json give one row per finding with a change column (new,
-resolved, suppressed, open).
+(keysync suppress add) silenced it is listed as suppressed, and one that
+grace_period held back (the peer still lacks the key, but the authority's row
+is now younger than the grace period, e.g. by a fresh last_seen_at) as
+pending: only a finding whose key now matches is resolved.
+Table output groups the rows (new, resolved, suppressed, pending, still open
+oldest first); csv and json give one row per finding with a change column
+(new, resolved, suppressed, pending, open).
 
 Examples:
   keysync changes
@@ -121,6 +127,9 @@ Examples:
 				}
 			}
 			rows := compareFindings(run.RunID, baseID, current, previous)
+			if rows, err = markPending(c, h.r, run.RunID, rows); err != nil {
+				return err
+			}
 			if rows, err = markSuppressed(c, h.r, run, rows); err != nil {
 				return err
 			}
@@ -180,6 +189,29 @@ func compareFindings(runID, baseID int64, current, previous []sqlite.AgedFinding
 	return slices.Concat([]changeRow{}, added, resolved, open)
 }
 
+// markPending turns the resolved missing_from_system rows whose (system, key)
+// the run held back under grace_period into pending rows.
+func markPending(c *cli.Context, r *sqlite.Reader, runID int64, rows []changeRow) ([]changeRow, error) {
+	list, err := r.PendingFindings(c.Context, runID)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return rows, nil
+	}
+	pending := make(map[sqlite.PendingFinding]bool, len(list))
+	for _, p := range list {
+		pending[p] = true
+	}
+	for i, row := range rows {
+		if row.Change == changeResolved && row.Kind == keysync.KindMissingFromSystem &&
+			pending[sqlite.PendingFinding{System: row.System, Key: row.Key}] {
+			rows[i].Change = changePending
+		}
+	}
+	return rows, nil
+}
+
 // markSuppressed turns the resolved rows that a suppression in force at the
 // run's start silenced into suppressed rows.
 func markSuppressed(c *cli.Context, r *sqlite.Reader, run sqlite.RunRecord, rows []changeRow) ([]changeRow, error) {
@@ -204,7 +236,7 @@ func markSuppressed(c *cli.Context, r *sqlite.Reader, run sqlite.RunRecord, rows
 // printChanges is the table form of `keysync changes`: a heading that says
 // what is compared with what, then one section per kind of change.
 func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, rows []changeRow) error {
-	var added, resolved, suppressed, open []changeRow
+	var added, resolved, suppressed, pending, open []changeRow
 	for _, r := range rows {
 		switch r.Change {
 		case changeNew:
@@ -213,6 +245,8 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 			resolved = append(resolved, r)
 		case changeSuppressed:
 			suppressed = append(suppressed, r)
+		case changePending:
+			pending = append(pending, r)
 		default:
 			open = append(open, r)
 		}
@@ -226,6 +260,9 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 	fmt.Fprintf(out, "%d new, %d resolved, %d still open", len(added), len(resolved), len(open))
 	if len(suppressed) > 0 {
 		fmt.Fprintf(out, ", %d suppressed", len(suppressed))
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(out, ", %d pending", len(pending))
 	}
 	fmt.Fprintln(out)
 
@@ -266,6 +303,14 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 		return err
 	}
 	if err := section("Suppressed (not reported by this run; the key still does not match)", suppressed,
+		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
+		func(r changeRow) []any {
+			return []any{r.Kind, r.System, r.Key, r.MasterKey,
+				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
+		}); err != nil {
+		return err
+	}
+	if err := section("Pending (not reported by this run: within grace_period; the peer still lacks the key)", pending,
 		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
 		func(r changeRow) []any {
 			return []any{r.Kind, r.System, r.Key, r.MasterKey,

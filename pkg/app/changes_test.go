@@ -235,3 +235,45 @@ func TestHistoryAfterPrune(t *testing.T) {
 	histExit(t, f.cmd("findings", "--run", "4", "--format", "csv"), 0)
 	histExit(t, f.cmd("findings", "--format", "csv"), ExitUsage, "run 2 were pruned")
 }
+
+// TestChangesPending: a key of A that B lacked and run 1 reported is, in run
+// 2, within grace_period again (A's row was seen an hour before the run):
+// changes lists it as pending, not resolved, while a key B now has is
+// resolved. prune takes the pending rows with the findings.
+func TestChangesPending(t *testing.T) {
+	f := newHistFixture(t)
+	f.write("keysync-config.yaml", histConfig+"grace_period: 24h\n")
+	inputs := func(k2Seen string, b ...string) {
+		f.write("input/A.csv", "source_key,last_seen_at\nK1,2024-05-01\nK2,"+k2Seen+"\nK3,2024-05-01\n")
+		f.write("input/B.csv", "source_key\n"+strings.Join(b, "\n")+"\n")
+	}
+	// Run 1 (day 1): K2 last seen a month ago, so B's lack of K2 and K3 is reported.
+	inputs("2024-05-01", "K1")
+	f.sync(1, 0)
+	// Run 2 (day 3): K2 seen an hour ago, so pending; B now has K3.
+	inputs("2024-06-03T01:00:00Z", "K1", "K3")
+	f.sync(3, 0)
+
+	r := f.cmd("changes", "--format", "csv")
+	histExit(t, r, 0)
+	_, rows := histCSV(t, r.stdout)
+	histWant(t, "changes of run 2", histChangeLines(rows), []string{
+		"pending missing_from_system B K2 first=1 runs=1 days=0",
+		"resolved missing_from_system B K3 first=1 runs=1 days=0",
+	})
+	r = f.cmd("changes", "--format", "table")
+	histExit(t, r, 0)
+	for _, w := range []string{"0 new, 1 resolved, 0 still open, 1 pending", "Pending (not reported by this run",
+		"missing_from_system  B       K2   K2          run 1, 2024-06-01T02:00:00Z  1 run, 0 days"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("changes table lacks %q:\n%s", w, r.stdout)
+		}
+	}
+
+	// Run 3 (day 5): K2 is past the grace period again and reported. Keeping
+	// one run prunes runs 1 and 2, run 2's pending row with them.
+	f.sync(5, 0)
+	r = f.cmd("prune", "--keep-runs", "1")
+	histExit(t, r, 0)
+	histWant(t, "prune", r.stdout, "removed 2 findings, 1 pending findings and 0 rejected rows of 2 runs before run 3\n")
+}

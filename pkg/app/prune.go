@@ -9,15 +9,16 @@ import (
 func pruneCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:      "prune",
-		Usage:     "delete the findings and rejected rows of old runs",
+		Usage:     "delete the findings (pending ones too) and rejected rows of old runs",
 		ArgsUsage: " ",
-		Description: `Deletes the findings and rejected rows of every run older than the newest
---keep-runs succeeded runs (failed and blocked runs have none, so they do not
-count; dry runs do), in one transaction under the run lock (exit 3 when a run
-holds it). The registry, the audit log, the runs and run_systems rows (the
-run log, KPIs and input fingerprints) are never touched, nor staging, which
-holds the latest run only. A pruned run's reports can no longer be rewritten
-with keysync report, and finding ages only count the runs that are kept.
+		Description: `Deletes the findings, pending findings (what grace_period held back) and
+rejected rows of every run older than the newest --keep-runs succeeded runs
+(failed and blocked runs have none, so they do not count; dry runs do), in one
+transaction under the run lock (exit 3 when a run holds it). The registry, the
+audit log, the runs and run_systems rows (the run log, KPIs and input
+fingerprints) are never touched, nor staging, which holds the latest run only.
+A pruned run's reports can no longer be rewritten with keysync report, and
+finding ages only count the runs that are kept.
 
 SQLite reuses the freed pages; to give them back to the file system, run
 keysync db vacuum off-hours (it rewrites the whole file). With retention:
@@ -62,6 +63,9 @@ Examples:
 				fmt.Fprintln(env.Stdout, "no succeeded run yet: nothing to prune")
 			case p.Runs == 0:
 				fmt.Fprintf(env.Stdout, "nothing to prune: no findings or rejected rows before run %d\n", p.KeptFrom)
+			case p.Pending > 0:
+				fmt.Fprintf(env.Stdout, "removed %d findings, %d pending findings and %d rejected rows of %d runs before run %d\n",
+					p.Findings, p.Pending, p.Rejected, p.Runs, p.KeptFrom)
 			default:
 				fmt.Fprintf(env.Stdout, "removed %d findings and %d rejected rows of %d runs before run %d\n",
 					p.Findings, p.Rejected, p.Runs, p.KeptFrom)

@@ -34,9 +34,9 @@ type Finish struct {
 	// result is written, so reports can be rendered from exactly what is about
 	// to be committed. An error from it rolls the whole run back.
 	BeforeCommit func(ctx context.Context, r *Reader) error
-	// KeepRuns, when at least 1, prunes the findings and rejected rows of the
-	// runs older than the newest KeepRuns succeeded runs in the same
-	// transaction (retention.go); a dry run prunes nothing.
+	// KeepRuns, when at least 1, prunes the findings (pending ones too) and
+	// rejected rows of the runs older than the newest KeepRuns succeeded runs
+	// in the same transaction (retention.go); a dry run prunes nothing.
 	KeepRuns int
 }
 
@@ -175,6 +175,13 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 	compare = append(compare,
 		"insert_missing_in_a",
 		"insert_missing_from_system",
+	)
+	if f.GracePeriod > 0 {
+		// What grace_period held back, so `keysync changes` can tell a
+		// pending finding from a resolved one.
+		compare = append(compare, "insert_pending_findings")
+	}
+	compare = append(compare,
 		"insert_duplicates",
 		"insert_master_keys",
 		"decide_master_keys",

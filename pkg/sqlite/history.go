@@ -336,6 +336,22 @@ func (r *Reader) FindingAges(ctx context.Context, runID int64) ([]AgedFinding, e
 		}, sql.Named("run_id", runID))
 }
 
+// PendingFinding is a key of the authority that a peer lacked in a run with a
+// grace_period, held back as pending rather than reported missing from it.
+type PendingFinding struct {
+	System string
+	Key    string
+}
+
+// PendingFindings are the pending (system, key) pairs of run, by system and
+// key: none for a run without a grace period, or one recorded before
+// keysync kept them (migration 00007).
+func (r *Reader) PendingFindings(ctx context.Context, runID int64) ([]PendingFinding, error) {
+	return scanAll(ctx, r.q, "pending findings", `
+		SELECT system, key FROM pending_findings WHERE run_id = ? ORDER BY system, key`,
+		func(rs *sql.Rows, v *PendingFinding) error { return rs.Scan(&v.System, &v.Key) }, runID)
+}
+
 // AuditFilter selects audit events; zero fields match everything. Since is
 // an RFC 3339 UTC timestamp as the log stores it; Limit keeps the newest
 // events.

@@ -573,7 +573,7 @@ func TestViewsMigrationDownUp(t *testing.T) {
 		return histViewRows(t, d, `SELECT DISTINCT run_id FROM v_latest_run_summary`)
 	}
 	histSameLines(t, "v_latest_run_summary's run", latest(), []string{"5"})
-	// 00005 down: no run_inputs, no filtered column.
+	// 00007 and 00005 down: no pending_findings, run_inputs or filtered column.
 	if _, err := p.DownTo(ctx, 4); err != nil {
 		t.Fatalf("down 00005: %v", err)
 	}

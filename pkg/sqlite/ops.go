@@ -124,11 +124,14 @@ type Pruned struct {
 	Runs     int64
 	Findings int64
 	Rejected int64
+	// Pending is how many pending_findings rows (what grace_period held
+	// back) went with the findings.
+	Pending int64
 }
 
-// Prune deletes the findings and rejected rows of every run older than the
-// newest keep succeeded runs (only succeeded runs have any), in one
-// transaction. The registry, the audit log, runs and run_systems are never
+// Prune deletes the findings, pending findings and rejected rows of every run
+// older than the newest keep succeeded runs (only succeeded runs have any), in
+// one transaction. The registry, the audit log, runs and run_systems are never
 // touched; staging holds only the latest run and is left alone. The caller
 // holds the run lock.
 func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
@@ -168,14 +171,15 @@ func prune(ctx context.Context, tx *sql.Tx, keep int) (Pruned, error) {
 	if err := tx.QueryRowContext(ctx, `
 		SELECT COUNT(*) FROM (
 			SELECT run_id FROM findings WHERE run_id < :from
-			UNION SELECT run_id FROM rejected_rows WHERE run_id < :from)`,
+			UNION SELECT run_id FROM rejected_rows WHERE run_id < :from
+			UNION SELECT run_id FROM pending_findings WHERE run_id < :from)`,
 		sql.Named("from", p.KeptFrom)).Scan(&p.Runs); err != nil {
 		return p, fmt.Errorf("count pruned runs: %w", wrapBusy(err))
 	}
 	for _, t := range []struct {
 		table string
 		n     *int64
-	}{{"findings", &p.Findings}, {"rejected_rows", &p.Rejected}} {
+	}{{"findings", &p.Findings}, {"pending_findings", &p.Pending}, {"rejected_rows", &p.Rejected}} {
 		res, err := tx.ExecContext(ctx, `DELETE FROM `+t.table+` WHERE run_id < ?`, p.KeptFrom)
 		if err != nil {
 			return Pruned{}, fmt.Errorf("delete from %s: %w", t.table, wrapBusy(err))

@@ -8,8 +8,8 @@ import (
 
 // retain is a run's upkeep (config retention:): with Finish.KeepRuns set, a
 // successful normal run prunes, as `keysync prune --keep-runs N` does, the
-// findings and rejected rows of the runs older than the newest KeepRuns
-// succeeded runs, itself included. It runs inside FinishRun's transaction,
+// findings, pending findings and rejected rows of the runs older than the
+// newest KeepRuns succeeded runs, itself included. It runs inside FinishRun's transaction,
 // right before the commit, so the run and its pruning are kept or lost
 // together. A dry run prunes nothing.
 func (d *DB) retain(ctx context.Context, tx *sql.Tx, f Finish) error {
@@ -22,7 +22,7 @@ func (d *DB) retain(ctx context.Context, tx *sql.Tx, f Finish) error {
 	}
 	if p.Runs > 0 {
 		d.Log.Info("retention pruned old runs", "run_id", f.RunID, "keep_runs", f.KeepRuns,
-			"kept_from", p.KeptFrom, "runs", p.Runs, "findings", p.Findings, "rejected_rows", p.Rejected)
+			"kept_from", p.KeptFrom, "runs", p.Runs, "findings", p.Findings, "pending_findings", p.Pending, "rejected_rows", p.Rejected)
 	}
 	return nil
 }

@@ -163,3 +163,99 @@ func TestReadersWithStaging(t *testing.T) {
 		t.Errorf("the database after a failed attach: %d runs, %v", runs, err)
 	}
 }
+
+// TestPendingFindings: a run with a grace_period records the (system, key)
+// pairs it held back — exactly those run_systems.pending counts, never a
+// reported or a suppressed one, in a dry run too — and prune removes them
+// with the run's findings.
+func TestPendingFindings(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := t.Context()
+	young, old := ts(t2.Add(-time.Hour)), ts(t0.Add(-30*24*time.Hour))
+	// A's K2 was last seen a month ago, K3 and K4 an hour before t2; B and C
+	// have only K1, and K4 is suppressed in B (C lacks it too: pending there).
+	a := authority("A", "K1", "K2", "K3", "K4")
+	for i, seen := range []string{old, old, young, young} {
+		a.rows[i].LastSeenAt = seen
+	}
+	r := run{systems: []system{a, peer("B", "K1"), peer("C", "K1")}}
+	finish := func(r run, grace time.Duration) int64 {
+		t.Helper()
+		runID := startAndStage(t, db, r)
+		f := r.finish(runID)
+		f.GracePeriod = grace
+		if _, err := db.FinishRun(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		return runID
+	}
+	pending := func(runID int64) []string {
+		t.Helper()
+		got, err := db.Reader().PendingFindings(ctx, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, p := range got {
+			out = append(out, p.System+" "+p.Key)
+		}
+		return out
+	}
+	want := func(what string, got, want []string) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q, want %q", what, got, want)
+		}
+	}
+
+	// Run 1 at t0 without a grace period reports all three missing.
+	db.Now = at(t0)
+	run1 := finish(r, 0)
+	want("pending of run 1 (no grace period)", pending(run1), []string{})
+
+	if _, err := db.AddSuppression(ctx, sqlite.Suppression{System: "B", Key: "K4", Reason: "known", CreatedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Now = at(t2)
+	run2 := finish(r, 24*time.Hour)
+	want("pending of run 2", pending(run2), []string{"B K3", "C K3", "C K4"})
+	findings, err := db.Reader().Findings(ctx, sqlite.FindingFilter{RunID: run2, Kind: keysync.KindMissingFromSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported []string
+	for _, f := range findings {
+		reported = append(reported, f.System+" "+f.Key)
+	}
+	want("reported by run 2", reported, []string{"B K2", "C K2"})
+	summary, err := db.Reader().Summary(ctx, run2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, p := range pending(run2) {
+		counts[p[:1]]++
+	}
+	for _, s := range summary {
+		if s.Pending != counts[s.System] {
+			t.Errorf("run 2: run_systems.pending of %s = %d, but %d pending_findings rows", s.System, s.Pending, counts[s.System])
+		}
+	}
+
+	// A dry run records what it held back as well.
+	db.Now = at(t2.Add(time.Hour))
+	r.dryRun = true
+	run3 := finish(r, 24*time.Hour)
+	want("pending of dry run 3", pending(run3), []string{"B K3", "C K3", "C K4"})
+
+	// Keeping the newest run (the dry run 3) prunes runs 1 and 2.
+	p, err := db.Prune(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.KeptFrom != run3 || p.Runs != 2 || p.Pending != 3 {
+		t.Errorf("Prune(1) = %+v, want KeptFrom %d, Runs 2, Pending 3", p, run3)
+	}
+	want("pending of run 2 after prune", pending(run2), []string{})
+	want("pending of run 3 after prune", pending(run3), []string{"B K3", "C K3", "C K4"})
+}
