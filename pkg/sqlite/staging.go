@@ -536,7 +536,7 @@ func (p *part) derive(ctx context.Context, authorityID, fullMask int64, ids map[
 			return err
 		}
 	}
-	for _, name := range []string{"count_staging_keys", "build_staging_findings", "index_staging_findings"} {
+	for _, name := range []string{"count_staging_keys", "build_staging_candidates", "build_staging_findings", "index_staging_findings"} {
 		if err := step(name); err != nil {
 			return err
 		}

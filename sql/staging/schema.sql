@@ -78,7 +78,17 @@ CREATE TABLE staging_keys (
     collided INTEGER NOT NULL -- its rows disagree on key_check: two keys
 );
 
--- staging_findings are the partition's findings before suppressions and the
+-- staging_candidates are the file's findings before they are read out: kind,
+-- system, key and the row_id of the first-seen row each reports, in
+-- first_row order.
+CREATE TABLE staging_candidates (
+    kind      TEXT NOT NULL,
+    system_id INTEGER NOT NULL,
+    key_id    INTEGER NOT NULL,
+    first_row INTEGER NOT NULL
+);
+
+-- staging_findings are the file's findings before suppressions and the
 -- grace period have their say: one row per (kind, system, key), with the
 -- fields of the first-seen row it reports (the peer's for missing_in_A and
 -- duplicate, the authority's for missing_from_system) and, for a duplicate,
