@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,8 +28,11 @@ type Terminal struct {
 	tick time.Duration
 	stop chan struct{} // closed by Finish to stop the ticker; nil when it is not running
 
-	// The run in progress.
-	src        sourceState
+	// The run in progress: the sources being read (several at once when
+	// peers are read side by side), in the order they started, and the one
+	// whose line is live (the last to report).
+	srcs       []*sourceState
+	cur        *sourceState
 	phases     []phaseTime
 	phaseStart time.Time // when the running phase began
 }
@@ -93,31 +97,54 @@ func (lw logWriter) Write(p []byte) (int, error) {
 func (t *Terminal) SourceStarted(system string, size int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.src = sourceState{name: system, size: size, start: t.now()}
-	t.draw(t.sourceLine(false))
+	s := &sourceState{name: system, size: size, start: t.now()}
+	t.srcs = append(t.srcs, s)
+	t.cur = s
+	t.draw(t.sourceLine(s, false))
 }
 
-// RowsRead updates system's live line.
+// RowsRead updates system's line and makes it the live one: while several
+// sources are read at once, the live line shows the one that reported last.
 func (t *Terminal) RowsRead(system string, rows, bytes int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.src.name != system {
+	s := t.source(system)
+	if s == nil {
 		return
 	}
-	t.src.rows, t.src.bytes = rows, bytes
-	t.draw(t.sourceLine(false))
+	s.rows, s.bytes = rows, bytes
+	t.cur = s
+	t.draw(t.sourceLine(s, false))
 }
 
-// SourceDone leaves system's line on screen with its final counts.
+// SourceDone leaves system's line on screen with its final counts; another
+// source still being read takes over the live line.
 func (t *Terminal) SourceDone(system string, rows int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.src.name != system {
+	s := t.source(system)
+	if s == nil {
 		return
 	}
-	t.src.rows = rows
-	t.print(t.sourceLine(true))
-	t.src = sourceState{}
+	s.rows = rows
+	t.print(t.sourceLine(s, true))
+	t.srcs = slices.DeleteFunc(t.srcs, func(x *sourceState) bool { return x == s })
+	t.cur = nil
+	if n := len(t.srcs); n > 0 {
+		t.cur = t.srcs[n-1]
+		t.draw(t.sourceLine(t.cur, false))
+	}
+}
+
+// source is the live source named system, nil when there is none. Called
+// with t.mu held.
+func (t *Terminal) source(system string) *sourceState {
+	for _, s := range t.srcs {
+		if s.name == system {
+			return s
+		}
+	}
+	return nil
 }
 
 // Phase records that phase name took took. The phase line is live until the
@@ -149,7 +176,7 @@ func (t *Terminal) Finish() {
 		io.WriteString(t.w, clearLine)
 		t.live = ""
 	}
-	t.src, t.phases = sourceState{}, nil
+	t.srcs, t.cur, t.phases = nil, nil, nil
 }
 
 // startTicker redraws the live line every t.tick so its clock moves while
@@ -170,8 +197,8 @@ func (t *Terminal) startTicker() {
 			case <-tk.C:
 				t.mu.Lock()
 				switch {
-				case t.src.name != "":
-					t.draw(t.sourceLine(false))
+				case t.cur != nil:
+					t.draw(t.sourceLine(t.cur, false))
 				case len(t.phases) > 0:
 					t.draw(t.phaseLine())
 				}
@@ -199,8 +226,7 @@ func (t *Terminal) print(line string) {
 //
 //	A            1,234,567 rows   45.0 MiB / 120.0 MiB  37%  1.5s
 //	A            3,000,000 rows  120.0 MiB  2.5s
-func (t *Terminal) sourceLine(done bool) string {
-	s := t.src
+func (t *Terminal) sourceLine(s *sourceState, done bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  %-10s %11s rows", clip(s.name, 10), commas(s.rows))
 	switch {

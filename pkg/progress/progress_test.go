@@ -127,8 +127,42 @@ func TestFinishErasesTheLiveLine(t *testing.T) {
 	}
 }
 
-// Calls about a source other than the one loading are ignored (they would
-// draw over it).
+// Peers read side by side: the live line shows the source that reported
+// last, each source's final line stays when it is done, and the other
+// source, still loading, takes the live line over.
+func TestSourcesSideBySide(t *testing.T) {
+	term, buf, clock := newTest()
+	term.SourceStarted("B", 100<<20)
+	term.SourceStarted("C", 200<<20)
+	clock.advance(time.Second)
+	term.RowsRead("B", 1000, 50<<20)
+	if got, want := screen(buf.String()), []string{"  B                1,000 rows   50.0 MiB / 100.0 MiB  50%  1.0s"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("screen after B reports:\n%q\nwant\n%q", got, want)
+	}
+	term.RowsRead("C", 500, 50<<20)
+	if got, want := screen(buf.String()), []string{"  C                  500 rows   50.0 MiB / 200.0 MiB  25%  1.0s"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("screen after C reports:\n%q\nwant\n%q", got, want)
+	}
+	term.SourceDone("B", 2000)
+	if got, want := screen(buf.String()), []string{
+		"  B                2,000 rows   50.0 MiB  1.0s",
+		"  C                  500 rows   50.0 MiB / 200.0 MiB  25%  1.0s",
+	}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("screen after B is done:\n%q\nwant\n%q", got, want)
+	}
+	term.SourceDone("C", 900)
+	term.Finish()
+	if got, want := screen(buf.String()), []string{
+		"  B                2,000 rows   50.0 MiB  1.0s",
+		"  C                  900 rows   50.0 MiB  1.0s",
+		"",
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("final screen:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Calls about a source that is not loading are ignored (they would draw
+// over it).
 func TestOtherSourceIgnored(t *testing.T) {
 	term, buf, _ := newTest()
 	term.SourceStarted("A", 0)

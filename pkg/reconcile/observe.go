@@ -7,9 +7,10 @@ import (
 
 // Observer follows a run as it goes, for a progress display. The source
 // calls (SourceStarted, RowsRead, SourceDone) come from the extraction
-// goroutine, one source after the other, authority first; Phase comes from
-// the goroutine that called Run. An Observer must be safe for that, and
-// quick: RowsRead is called on the hot path (though at most every
+// goroutines: the authority's first and alone, then the peers', several at
+// a time (one goroutine per CPU), each source's calls in order; Phase comes
+// from the goroutine that called Run. An Observer must be safe for that,
+// and quick: RowsRead is called on the hot path (though at most every
 // progressInterval per source).
 type Observer interface {
 	// SourceStarted: system is about to be read; size is its input's size

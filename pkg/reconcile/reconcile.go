@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/keysync/keysync/pkg/config"
@@ -277,57 +279,111 @@ func write(ctx context.Context, st *sqlite.Staging, b batch, rejected map[string
 	return nil
 }
 
-// extractAll reads the sources one after the other, authority first, sending
-// their rows in batches.
-// It returns the time spent reading and normalizing, not counting the time
-// it waited for the writer.
+// extractAll reads the sources, authority first and alone (its rows are
+// then one row range in each staging file), then the peers side by side,
+// one per CPU, sending their rows in batches; each source's batches arrive
+// in file order. It returns the time spent reading and normalizing, summed
+// over the sources, not counting the time they waited for the writer.
 func extractAll(ctx context.Context, cfg *config.Config, out chan<- batch, log *slog.Logger, obs Observer) (busy time.Duration, err error) {
 	norm := normalize.New(cfg.Normalize)
-	for _, name := range cfg.SourceNames() {
-		src := cfg.Sources[name]
-		start := time.Now()
-		where := src.Path // what to name in logs and progress: the file, or the URL or DSN without secrets
-		if src.DSN != "" {
-			where = source.RedactDSN(src.Type, src.DSN)
-		} else if where == "" {
-			where = config.RedactURL(src.URL)
-		}
-		sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}
-		rules := source.Rules{System: name, Normalize: norm.Key}
-		ex, err := source.New(SourceSpec(cfg, name))
-		if err != nil {
-			return busy, &SourceError{System: name, Err: err}
-		}
-		if src.Filter != "" {
-			// Validated with the config; compiled again for this run's connection.
-			if sink.filter, err = source.CompileFilter(ctx, src.Filter); err != nil {
-				return busy, &SourceError{System: name, Err: fmt.Errorf("source %q: %w", name, err)}
+	names := cfg.SourceNames()
+	took, err := extractSource(ctx, cfg, names[0], norm, out, log, obs)
+	if err != nil {
+		return took, err
+	}
+	busy += took
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	peers := names[1:]
+	errs := make([]error, len(peers))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for i, name := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
 			}
-		}
-		stats, err := ex.Extract(ctx, rules, sink)
-		if err != nil {
-			sink.filter.Close()
-			return busy, &SourceError{System: name, Err: err}
-		}
-		err = sink.flush(&stats)
-		sink.filter.Close()
-		if err != nil {
+			took, err := extractSource(ctx, cfg, name, norm, out, log, obs)
+			mu.Lock()
+			busy += took
+			mu.Unlock()
+			if err != nil {
+				errs[i] = err
+				cancel() // the run fails: stop the other peers
+			}
+		}()
+	}
+	wg.Wait()
+	// The failure to report is the first source's, by name, that failed on
+	// its own rather than because another one stopped it.
+	var cancelled error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			if cancelled == nil {
+				cancelled = err
+			}
+		default:
 			return busy, err
 		}
-		sink.progress.done(stats.RowsRead, stats.Bytes)
-		took := time.Since(start)
-		busy += took - sink.blocked
-		log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
-			"rejected", sink.rejected, "filtered", stats.Filtered, "took", took.Round(time.Millisecond))
-		if len(stats.Files) > 1 {
-			for _, f := range stats.Files {
-				log.Debug("file read", "system", name, "file", f.Path, "records", f.Records,
-					"first_record", f.FirstRecord, "bytes", f.Bytes, "sha256", f.SHA256)
-			}
-		}
-		warnEncoding(log, name, src, sink.invalidUTF8)
 	}
-	return busy, nil
+	return busy, cancelled
+}
+
+// extractSource reads one source, sending its rows in batches. It returns
+// the time spent reading and normalizing, not counting the time it waited
+// for the writer.
+func extractSource(ctx context.Context, cfg *config.Config, name string, norm *normalize.Normalizer, out chan<- batch, log *slog.Logger, obs Observer) (time.Duration, error) {
+	src := cfg.Sources[name]
+	start := time.Now()
+	where := src.Path // what to name in logs and progress: the file, or the URL or DSN without secrets
+	if src.DSN != "" {
+		where = source.RedactDSN(src.Type, src.DSN)
+	} else if where == "" {
+		where = config.RedactURL(src.URL)
+	}
+	sink := &batchSink{ctx: ctx, system: name, out: out, progress: newSourceProgress(obs, name, where)}
+	rules := source.Rules{System: name, Normalize: norm.Key}
+	ex, err := source.New(SourceSpec(cfg, name))
+	if err != nil {
+		return 0, &SourceError{System: name, Err: err}
+	}
+	if src.Filter != "" {
+		// Validated with the config; compiled again for this run's connection.
+		if sink.filter, err = source.CompileFilter(ctx, src.Filter); err != nil {
+			return 0, &SourceError{System: name, Err: fmt.Errorf("source %q: %w", name, err)}
+		}
+	}
+	stats, err := ex.Extract(ctx, rules, sink)
+	if err != nil {
+		sink.filter.Close()
+		return time.Since(start) - sink.blocked, &SourceError{System: name, Err: err}
+	}
+	err = sink.flush(&stats)
+	sink.filter.Close()
+	if err != nil {
+		return time.Since(start) - sink.blocked, err
+	}
+	sink.progress.done(stats.RowsRead, stats.Bytes)
+	took := time.Since(start)
+	log.Info("source read", "system", name, "from", where, "rows", stats.RowsRead,
+		"rejected", sink.rejected, "filtered", stats.Filtered, "took", took.Round(time.Millisecond))
+	if len(stats.Files) > 1 {
+		for _, f := range stats.Files {
+			log.Debug("file read", "system", name, "file", f.Path, "records", f.Records,
+				"first_record", f.FirstRecord, "bytes", f.Bytes, "sha256", f.SHA256)
+		}
+	}
+	warnEncoding(log, name, src, sink.invalidUTF8)
+	return took - sink.blocked, nil
 }
 
 // warnEncoding says when a file source read as UTF-8 had keys that are not

@@ -64,7 +64,8 @@ func histSync(t *testing.T, d *DB, r histRun) int64 {
 	if err != nil {
 		t.Fatalf("begin staging: %v", err)
 	}
-	for sys, keys := range map[string][]string{"A": r.a, "B": r.b} {
+	for _, sys := range []string{"A", "B"} { // the authority first, as a run stages
+		keys := map[string][]string{"A": r.a, "B": r.b}[sys]
 		rows := make([]keysync.Row, len(keys))
 		for i, k := range keys {
 			rows[i] = keysync.Row{Record: int64(i + 1), Key: k, RawKey: strings.ToLower(k)}

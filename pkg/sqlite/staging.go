@@ -63,11 +63,13 @@ type Staging struct {
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	closed bool
-	// The system being staged and its last record: a system's rows arrive
-	// in file order, so row_id order is record order within each file.
-	cur        string
-	lastRecord int64
-	seen       map[string]bool
+	// Each system's last record staged: a system's rows arrive in file
+	// order, so row_id order is record order within each file. The
+	// authority's rows all come first (they are then one row_id range per
+	// file); the peers' may interleave.
+	lastRecord map[string]int64
+	authority  string
+	peersBegun bool
 }
 
 // BeginStaging deletes the previous run's staging files, creates new ones
@@ -87,9 +89,12 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
-	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), log: d.Log, seen: map[string]bool{}}
+	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), log: d.Log, lastRecord: map[string]int64{}}
 	for i, sys := range systems {
 		s.ids[sys.Name] = int64(i + 1)
+		if sys.Role == keysync.RoleAuthority {
+			s.authority = sys.Name
+		}
 	}
 	for i, path := range StagingPaths(d.path) {
 		p, err := openPart(ctx, i, path, systems, d.Log)
@@ -107,8 +112,8 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 	return s, nil
 }
 
-// AddRows stages accepted rows of system, in input order. The systems must
-// be staged one after the other.
+// AddRows stages accepted rows of system, in input order. The authority's
+// rows must all come before any peer's; the peers' may interleave.
 func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row) error {
 	id, ok := s.ids[system]
 	if !ok {
@@ -117,25 +122,25 @@ func (s *Staging) AddRows(ctx context.Context, system string, rows []keysync.Row
 	if len(rows) == 0 {
 		return nil
 	}
-	if system != s.cur {
-		if s.seen[system] {
-			return fmt.Errorf("stage %s: its rows must arrive together, not after another system's", system)
-		}
-		s.seen[system], s.cur, s.lastRecord = true, system, 0
+	if system == s.authority && s.peersBegun {
+		return fmt.Errorf("stage %s: the authority's rows must all come before any peer's", system)
 	}
+	s.peersBegun = s.peersBegun || system != s.authority
+	last := s.lastRecord[system]
 	shares := make([]partRows, len(s.parts))
 	for i := range rows {
 		r := &rows[i]
-		if r.Record <= s.lastRecord {
-			return fmt.Errorf("stage %s: record %d after record %d: rows must arrive in file order", system, r.Record, s.lastRecord)
+		if r.Record <= last {
+			return fmt.Errorf("stage %s: record %d after record %d: rows must arrive in file order", system, r.Record, last)
 		}
-		s.lastRecord = r.Record
+		last = r.Record
 		keyID, check := s.hasher.ids(r.Key)
 		sh := &shares[uint64(keyID)%uint64(len(s.parts))]
 		sh.rows = append(sh.rows, *r)
 		sh.keyIDs = append(sh.keyIDs, keyID)
 		sh.checks = append(sh.checks, check)
 	}
+	s.lastRecord[system] = last
 	// Queued, not awaited: the files insert while the next batch is read.
 	for i, p := range s.parts {
 		if len(shares[i].rows) == 0 {

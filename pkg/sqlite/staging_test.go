@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,4 +259,44 @@ func TestPendingFindings(t *testing.T) {
 	}
 	want("pending of run 2 after prune", pending(run2), []string{})
 	want("pending of run 3 after prune", pending(run3), []string{"B K3", "C K3", "C K4"})
+}
+
+// TestStagingOrder: the peers' rows may interleave, each system's in file
+// order; the authority's must all come first.
+func TestStagingOrder(t *testing.T) {
+	ctx := t.Context()
+	db := MustOpenDB(t)
+	st, err := db.BeginStaging(ctx, []sqlite.StagingSystem{
+		{Name: "A", Role: keysync.RoleAuthority}, {Name: "B", Role: keysync.RolePeer}, {Name: "C", Role: keysync.RolePeer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Rollback()
+	rows := func(from int64, keys ...string) []keysync.Row {
+		out := make([]keysync.Row, len(keys))
+		for i, k := range keys {
+			out[i] = keysync.Row{Record: from + int64(i), Key: k, RawKey: k}
+		}
+		return out
+	}
+	for _, step := range []struct {
+		system  string
+		rows    []keysync.Row
+		wantErr string
+	}{
+		{"A", rows(1, "K1", "K2"), ""},
+		{"B", rows(1, "K1"), ""},
+		{"C", rows(1, "K2"), ""},
+		{"B", rows(2, "K3"), ""},
+		{"B", rows(2, "K4"), "record 2 after record 2"},
+		{"A", rows(3, "K5"), "the authority's rows must all come before any peer's"},
+	} {
+		err := st.AddRows(ctx, step.system, step.rows)
+		switch {
+		case step.wantErr == "" && err != nil:
+			t.Errorf("AddRows(%s, record %d): %v", step.system, step.rows[0].Record, err)
+		case step.wantErr != "" && (err == nil || !strings.Contains(err.Error(), step.wantErr)):
+			t.Errorf("AddRows(%s, record %d) = %v, want %q", step.system, step.rows[0].Record, err, step.wantErr)
+		}
+	}
 }

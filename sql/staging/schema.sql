@@ -10,7 +10,9 @@
 -- staging_systems gives each system a small integer id (1 to 62, a bit of
 -- staging_keys.mask) and holds what its source read (the same in every
 -- file), the counts of its keys in this file and the row_id range of its
--- rows here (systems are staged one after the other, authority first).
+-- rows here. The authority is staged first and alone, so its range holds its
+-- rows only; the peers are read side by side, so their rows interleave and
+-- a peer's range is only the span from its first row to its last.
 CREATE TABLE staging_systems (
     system_id      INTEGER PRIMARY KEY,
     system         TEXT NOT NULL UNIQUE,
@@ -53,8 +55,9 @@ CREATE TABLE staging_inputs (
     PRIMARY KEY (system_id, seq)
 ) WITHOUT ROWID;
 
--- staging_rows holds every accepted row, appended in input order (system
--- after system), so row_id order is file order within a system. key_id and
+-- staging_rows holds every accepted row, appended in input order (the
+-- authority's first, then the peers', interleaved), so row_id order is file
+-- order within a system. key_id and
 -- key_check are two seeded hashes of key (pkg/sqlite/keyid.go); after
 -- resolve_collisions.sql, rows share a key_id exactly when they share key.
 -- detail packs record, raw_key, entity_type, location_ref and last_seen_at:
