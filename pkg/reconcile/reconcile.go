@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode}, err
 	}
 	phases := &sqlite.Phases{}
-	inputs, err := stage(ctx, cfg, db, phases, log, obs)
+	inputs, err := stage(ctx, cfg, db, runID, phases, log, obs)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,7 +193,7 @@ type batch struct {
 // normalizing run on one goroutine while this one writes to SQLite, so on two
 // cores the two halves overlap. It returns the fingerprint of each source's
 // input, by system.
-func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, runID int64, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
 	start := time.Now()
 	names := cfg.SourceNames()
 	systems := make([]sqlite.StagingSystem, len(names))
@@ -204,7 +204,7 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 		}
 		systems[i] = sqlite.StagingSystem{Name: n, Role: role}
 	}
-	st, err := db.BeginStaging(ctx, systems)
+	st, err := db.BeginStaging(ctx, runID, systems)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func BenchmarkStageAndFinish(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := db.BeginStaging(ctx, systems)
+		st, err := db.BeginStaging(ctx, runID, systems)
 		if err != nil {
 			b.Fatal(err)
 		}

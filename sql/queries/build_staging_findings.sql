@@ -4,8 +4,15 @@
 -- file order), read by index seeks. Most keys are in every system and on one
 -- row each; the conditions on k alone skip them before any system is
 -- looked at.
+--
+-- A duplicate's cause says why its rows share one key: repeated (every row
+-- has the same raw spelling: the source repeats the key), normalized (two or
+-- more spellings, none on more than one row: normalization made them one) or
+-- mixed (otherwise). It follows from the rows and the number of distinct
+-- spellings, read from the duplicate's rows that the detail reads anyway;
+-- other kinds leave it empty.
 INSERT INTO staging_findings (kind, system, key, source_key, entity_type, location_ref,
-                              last_seen_at, count, detail)
+                              last_seen_at, count, detail, cause, key_id)
 WITH candidates (kind, system_id, key_id, row_system_id) AS (
     -- missing_in_A: K(s) \ K(A), the peer's first row
     SELECT 'missing_in_A', s.system_id, k.key_id, s.system_id
@@ -40,7 +47,17 @@ SELECT c.kind, s.system, r.key,
                         FROM staging_rows d
                         WHERE d.key_id = c.key_id AND d.system_id = c.system_id
                         GROUP BY 1) v)
-            ELSE '' END
+            ELSE '' END,
+       CASE WHEN c.kind = 'duplicate'
+            THEN (SELECT CASE WHEN COUNT(*) = 1 THEN 'repeated'
+                              WHEN COUNT(*) = SUM(v.n) THEN 'normalized'
+                              ELSE 'mixed' END
+                  FROM (SELECT COUNT(*) AS n
+                        FROM staging_rows d
+                        WHERE d.key_id = c.key_id AND d.system_id = c.system_id
+                        GROUP BY keysync_detail(d.detail, 'raw_key')) v)
+            ELSE '' END,
+       c.key_id
 FROM candidates c
 CROSS JOIN staging_systems s
 CROSS JOIN staging_rows r
