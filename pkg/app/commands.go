@@ -10,6 +10,7 @@ func commands(env Env) []*cli.Command {
 		runsCommand(env),
 		findingsCommand(env),
 		changesCommand(env),
+		explainCommand(env),
 		auditCommand(env),
 		kpiCommand(env),
 		reportCommand(env),
