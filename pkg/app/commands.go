@@ -11,6 +11,7 @@ func commands(env Env) []*cli.Command {
 		findingsCommand(env),
 		changesCommand(env),
 		explainCommand(env),
+		tuneCommand(env),
 		auditCommand(env),
 		kpiCommand(env),
 		reportCommand(env),
