@@ -62,7 +62,8 @@ type KeySample struct {
 // StagedKeyRows are the staged rows of the normalized key in each system that
 // has it: its row count and its first limit rows in file order. It needs the
 // staging files attached (AttachStagingOf); systems without the key are not
-// in the map.
+// in the map. All rows of a key are in one file, so the files after the one
+// that has them are not read.
 func (r *Reader) StagedKeyRows(ctx context.Context, parts int, key string, limit int) (rows map[string]int64, samples map[string][]KeySample, err error) {
 	rows, samples = map[string]int64{}, map[string][]KeySample{}
 	for i := range parts {
@@ -86,6 +87,9 @@ func (r *Reader) StagedKeyRows(ctx context.Context, parts int, key string, limit
 			}, sql.Named("key", key), sql.Named("limit", limit))
 		if err != nil {
 			return nil, nil, err
+		}
+		if len(rows) > 0 {
+			break
 		}
 	}
 	return rows, samples, nil
