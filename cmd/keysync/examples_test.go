@@ -26,7 +26,7 @@ var artifactHeaders = map[string][]string{
 	"diff_missing_from_system": {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	"master_key_registry":      {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},
 	"audit_log":                {"event_id", "run_id", "event_type", "payload", "created_at"},
-	"exceptions":               {"run_id", "kind", "system", "key", "count", "detail"},
+	"exceptions":               {"run_id", "kind", "system", "key", "count", "detail", "cause"},
 	"rejected_rows":            {"run_id", "system", "record", "raw_key", "reason"},
 }
 

@@ -10,6 +10,8 @@ func commands(env Env) []*cli.Command {
 		runsCommand(env),
 		findingsCommand(env),
 		changesCommand(env),
+		explainCommand(env),
+		tuneCommand(env),
 		auditCommand(env),
 		kpiCommand(env),
 		reportCommand(env),

@@ -38,7 +38,7 @@ func TestFindings(t *testing.T) {
 			histExit(t, r, 0)
 			header, rows := histCSV(t, r.stdout)
 			histWant(t, "header", header, []string{"run_id", "kind", "system", "key", "source_key", "master_key",
-				"status", "entity_type", "location_ref", "last_seen_at", "count", "detail"})
+				"status", "entity_type", "location_ref", "last_seen_at", "count", "detail", "cause"})
 			histWant(t, "findings", histFindingLines(rows), tt.want)
 		})
 	}

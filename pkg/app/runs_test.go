@@ -353,8 +353,8 @@ func TestHistoryCommandsEmptyDatabase(t *testing.T) {
 		message string // on stderr
 	}{
 		{"runs list", nil, "run_id,started_at,finished_at,status,mode,duration_ms,missing_in_A_count,missing_from_system_count,duplicate_keys_count,auto_approval_rate,errors\n", "[]", "no runs recorded yet"},
-		{"findings", nil, "run_id,kind,system,key,source_key,master_key,status,entity_type,location_ref,last_seen_at,count,detail\n", "[]", "no run has succeeded yet"},
-		{"findings", []string{"--kind", "duplicate"}, "run_id,kind,system,key,source_key,master_key,status,entity_type,location_ref,last_seen_at,count,detail\n", "[]", "no run has succeeded yet"},
+		{"findings", nil, "run_id,kind,system,key,source_key,master_key,status,entity_type,location_ref,last_seen_at,count,detail,cause\n", "[]", "no run has succeeded yet"},
+		{"findings", []string{"--kind", "duplicate"}, "run_id,kind,system,key,source_key,master_key,status,entity_type,location_ref,last_seen_at,count,detail,cause\n", "[]", "no run has succeeded yet"},
 		{"changes", nil, "run_id,baseline_run_id,change,kind,system,key,master_key,status,first_seen_run,first_seen_at,age_runs,age_days\n", "[]", "no run has succeeded yet"},
 		{"audit", nil, "event_id,run_id,event_type,payload,created_at\n", "[]", "no audit events match"},
 		{"kpi", nil, "run_id,started_at,status,mode,missing_in_A_count,missing_from_system_count,duplicate_keys_count,auto_approval_rate,duration_ms\n",

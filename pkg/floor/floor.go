@@ -135,7 +135,8 @@ func Run(ctx context.Context, cfg *config.Config, dir string, log *slog.Logger) 
 		if k := &j.aKeys[i]; k.count > 1 {
 			a.sum.DuplicateKeys++
 			a.exceptions = append(a.exceptions, keysync.Exception{RunID: RunID, Kind: keysync.KindDuplicate,
-				System: cfg.Authority, Key: k.first.Key, Count: k.count, Detail: detail(k.first.RawKey, k.more)})
+				System: cfg.Authority, Key: k.first.Key, Count: k.count, Detail: detail(k.first.RawKey, k.more),
+				Cause: keysync.CauseOf(k.count, int64(len(k.more))+1)})
 		}
 	}
 	j.order = make([]int32, len(j.aKeys))
@@ -341,7 +342,8 @@ func (j *job) comparePeer(ctx context.Context, name string, p *peer) found {
 		case n > 1:
 			f.sum.DuplicateKeys++
 			f.exceptions = append(f.exceptions, keysync.Exception{RunID: RunID, Kind: keysync.KindDuplicate,
-				System: name, Key: j.aKeys[i].first.Key, Count: int64(n), Detail: detail(p.first[i], p.more[i])})
+				System: name, Key: j.aKeys[i].first.Key, Count: int64(n), Detail: detail(p.first[i], p.more[i]),
+				Cause: keysync.CauseOf(int64(n), int64(len(p.more[i]))+1)})
 			fallthrough
 		default:
 			f.sum.Matched++
@@ -365,7 +367,8 @@ func (j *job) comparePeer(ctx context.Context, name string, p *peer) found {
 		if k.count > 1 {
 			f.sum.DuplicateKeys++
 			f.exceptions = append(f.exceptions, keysync.Exception{RunID: RunID, Kind: keysync.KindDuplicate,
-				System: name, Key: r.Key, Count: k.count, Detail: detail(r.RawKey, k.more)})
+				System: name, Key: r.Key, Count: k.count, Detail: detail(r.RawKey, k.more),
+				Cause: keysync.CauseOf(k.count, int64(len(k.more))+1)})
 		}
 		f.missingInA = append(f.missingInA, m)
 	}
@@ -421,11 +424,11 @@ func (j *job) writeRest(dir string, all []found) error {
 	slices.SortFunc(exceptions, func(a, b keysync.Exception) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), strings.Compare(a.System, b.System), strings.Compare(a.Key, b.Key))
 	})
-	if f, err = j.create(dir, report.ExceptionsName, "run_id", "kind", "system", "key", "count", "detail"); err != nil {
+	if f, err = j.create(dir, report.ExceptionsName, "run_id", "kind", "system", "key", "count", "detail", "cause"); err != nil {
 		return err
 	}
 	for _, e := range exceptions {
-		if err := f.write(itoa(e.RunID), string(e.Kind), e.System, e.Key, itoa(e.Count), e.Detail); err != nil {
+		if err := f.write(itoa(e.RunID), string(e.Kind), e.System, e.Key, itoa(e.Count), e.Detail, string(e.Cause)); err != nil {
 			return err
 		}
 	}

@@ -119,11 +119,11 @@ func TestFloorAgreesWithKeysync(t *testing.T) {
 			exceptions := string(readFile(t, filepath.Join(floorDir, "exceptions.csv")))
 			if tt.extra {
 				for _, want := range []string{
-					"1,duplicate,A,TRIP-00000007,4,trip-7 | TRIP_7 | Trip.0007\n",
-					"1,duplicate,B,SHARED-00000009,4,shared-9 | SHARED_9 | shared 9\n",
-					"1,duplicate,B,ONLY-B-00000005,3,only-b-5 | ONLY.B.5\n",
-					`1,duplicate,B,DUP-00000009,2,"dup, 9 | dup 9"` + "\n",
-					`1,duplicate,C,QUOTED-RAW-KEY,3,"quoted ""raw"" key | quoted raw key | quoted-raw-key"` + "\n",
+					"1,duplicate,A,TRIP-00000007,4,trip-7 | TRIP_7 | Trip.0007,mixed\n",
+					"1,duplicate,B,SHARED-00000009,4,shared-9 | SHARED_9 | shared 9,mixed\n",
+					"1,duplicate,B,ONLY-B-00000005,3,only-b-5 | ONLY.B.5,mixed\n",
+					`1,duplicate,B,DUP-00000009,2,"dup, 9 | dup 9",normalized` + "\n",
+					`1,duplicate,C,QUOTED-RAW-KEY,3,"quoted ""raw"" key | quoted raw key | quoted-raw-key",normalized` + "\n",
 				} {
 					if !strings.Contains(exceptions, want) {
 						t.Errorf("exceptions.csv lacks %q:\n%s", want, exceptions)
@@ -133,7 +133,7 @@ func TestFloorAgreesWithKeysync(t *testing.T) {
 					t.Errorf("rows rejected = %d, want 6", rejected)
 				}
 			}
-			conflict := "1,master_key_conflict,B,NEW-00000001,1,A-B-NEW-00000001\n"
+			conflict := "1,master_key_conflict,B,NEW-00000001,1,A-B-NEW-00000001,\n"
 			if got, want := strings.Contains(exceptions, conflict), tt.config["strategy: mirror"] == "strategy: namespaced"; got != want {
 				t.Errorf("exceptions.csv has the conflict %q: %v, want %v", conflict, got, want)
 			}

@@ -75,15 +75,44 @@ type AuditEvent struct {
 }
 
 // Exception is one row of exceptions.csv: a duplicate key (Count = rows,
-// Detail = distinct raw keys in first-seen order joined by " | ") or a master
-// key conflict (Count = 1, Detail = the master key).
+// Detail = distinct raw keys in first-seen order joined by " | ", Cause why
+// its rows share the key) or a master key conflict (Count = 1, Detail = the
+// master key, Cause empty).
 type Exception struct {
-	RunID  int64       `csv:"run_id" json:"run_id"`
-	Kind   FindingKind `csv:"kind" json:"kind"`
-	System string      `csv:"system" json:"system"`
-	Key    string      `csv:"key" json:"key"`
-	Count  int64       `csv:"count" json:"count"`
-	Detail string      `csv:"detail" json:"detail"`
+	RunID  int64          `csv:"run_id" json:"run_id"`
+	Kind   FindingKind    `csv:"kind" json:"kind"`
+	System string         `csv:"system" json:"system"`
+	Key    string         `csv:"key" json:"key"`
+	Count  int64          `csv:"count" json:"count"`
+	Detail string         `csv:"detail" json:"detail"`
+	Cause  DuplicateCause `csv:"cause" json:"cause"`
+}
+
+// DuplicateCause says why a duplicate's rows share one normalized key.
+type DuplicateCause string
+
+// The causes of a duplicate (issue [explain]).
+const (
+	// CauseRepeated: every row has the same raw spelling; the source itself
+	// repeats the key.
+	CauseRepeated DuplicateCause = "repeated"
+	// CauseNormalized: two or more raw spellings, none on more than one row;
+	// normalization made them one key.
+	CauseNormalized DuplicateCause = "normalized"
+	// CauseMixed: some spelling repeats and there are others besides.
+	CauseMixed DuplicateCause = "mixed"
+)
+
+// CauseOf is the cause of a duplicate of rows rows with spellings distinct
+// raw spellings (rows >= 2, 1 <= spellings <= rows).
+func CauseOf(rows, spellings int64) DuplicateCause {
+	switch spellings {
+	case 1:
+		return CauseRepeated
+	case rows:
+		return CauseNormalized
+	}
+	return CauseMixed
 }
 
 // RejectedRow is one row of rejected_rows.csv.

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -120,6 +121,9 @@ func TestKey(t *testing.T) {
 			}
 			if got, want := reference(tt.opts, tt.raw), tt.want; got != want {
 				t.Errorf("reference(%q) = %q, want %q (test or reference is wrong)", tt.raw, got, want)
+			}
+			if tr := n.Trace(tt.raw); len(tr) != 5 || tr[4].Value != tt.want {
+				t.Errorf("Trace(%q) = %+v, want 5 steps ending in %q", tt.raw, tr, tt.want)
 			}
 		})
 	}
@@ -311,6 +315,9 @@ func FuzzNormalize(f *testing.F) {
 			if again := n.Key(got); again != got {
 				t.Fatalf("%s: not idempotent: Key(%q) = %q, Key of that = %q", set.name, raw, got, again)
 			}
+			if tr := n.Trace(raw); tr[len(tr)-1].Value != got {
+				t.Fatalf("%s: Trace(%q) ends in %q, Key gives %q", set.name, raw, tr[len(tr)-1].Value, got)
+			}
 			if withPrefix := string(n.Append([]byte("pre\xff"), raw)); withPrefix != "pre\xff"+got {
 				t.Fatalf("%s: Append with prefix = %q, want %q", set.name, withPrefix, "pre\xff"+got)
 			}
@@ -362,5 +369,51 @@ func BenchmarkNormalize(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		buf = n.Append(buf[:0], benchKeys[i%len(benchKeys)])
+	}
+}
+
+func TestTrace(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		raw  string
+		want []Step
+	}{
+		{"spec example", opt(pad(8)), "  inv_2024..0042 ", []Step{
+			{StepTrim, "inv_2024..0042", true},
+			{StepUppercase, "INV_2024..0042", true},
+			{StepStrip, "INV_2024..0042", true},
+			{StepCollapse, "INV-2024-0042", true},
+			{StepPad, "INV-00002024-00000042", true},
+		}},
+		{"symbols stripped", opt(pad(8)), "SKU#ab / 7", []Step{
+			{StepTrim, "SKU#ab / 7", true},
+			{StepUppercase, "SKU#AB / 7", true},
+			{StepStrip, "SKUAB / 7", true},
+			{StepCollapse, "SKUAB-7", true},
+			{StepPad, "SKUAB-00000007", true},
+		}},
+		{"steps off keep the value", Options{Delimiters: DefaultDelimiters}, " a-b ", []Step{
+			{StepTrim, "a-b", true},
+			{StepUppercase, "a-b", false},
+			{StepStrip, "a-b", false},
+			{StepCollapse, "a-b", false},
+			{StepPad, "a-b", false},
+		}},
+		{"no collapse strips delimiters", opt(func(o *Options) { o.CollapseDelims = ""; o.PadNumbers = 4 }), "x_1", []Step{
+			{StepTrim, "x_1", true},
+			{StepUppercase, "X_1", true},
+			{StepStrip, "X1", true},
+			{StepCollapse, "X1", false},
+			{StepPad, "X1", true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := New(tt.opts).Trace(tt.raw)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Trace(%q) =\n%+v\nwant\n%+v", tt.raw, got, tt.want)
+			}
+		})
 	}
 }

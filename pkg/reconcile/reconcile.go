@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg *config.Config, db *sqlite.DB, force bool, log
 		return Result{RunID: runID, Mode: mode}, err
 	}
 	phases := &sqlite.Phases{}
-	inputs, err := stage(ctx, cfg, db, phases, log, obs)
+	inputs, err := stage(ctx, cfg, db, runID, phases, log, obs)
 	if err != nil {
 		return fail(err)
 	}
@@ -199,7 +199,7 @@ type batch struct {
 // normalizing run on one goroutine while this one writes to SQLite, so on two
 // cores the two halves overlap. It returns the fingerprint of each source's
 // input, by system.
-func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
+func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, runID int64, phases *sqlite.Phases, log *slog.Logger, obs Observer) (map[string]source.Fingerprint, error) {
 	start := time.Now()
 	// The load allocates a short-lived row per input line: with the default
 	// GOGC the collector ran all the time on two cores. A larger heap target
@@ -214,7 +214,7 @@ func stage(ctx context.Context, cfg *config.Config, db *sqlite.DB, phases *sqlit
 		}
 		systems[i] = sqlite.StagingSystem{Name: n, Role: role}
 	}
-	st, err := db.BeginStaging(ctx, systems)
+	st, err := db.BeginStaging(ctx, runID, systems)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ var headers = map[string][]string{
 	report.MissingFromSystemName: {"run_id", "system", "master_key", "source_key", "entity_type", "location_ref", "last_seen_at"},
 	report.RegistryName:          {"master_key", "source_system", "source_key", "status", "created_at", "updated_at"},
 	report.AuditName:             {"event_id", "run_id", "event_type", "payload", "created_at"},
-	report.ExceptionsName:        {"run_id", "kind", "system", "key", "count", "detail"},
+	report.ExceptionsName:        {"run_id", "kind", "system", "key", "count", "detail", "cause"},
 	report.RejectedName:          {"run_id", "system", "record", "raw_key", "reason"},
 }
 
@@ -119,7 +119,7 @@ func sampleSet() report.Set {
 			{EventID: 2, RunID: 0, EventType: keysync.EventMasterKeyApproved,
 				Payload: `{"master_key":"X1","from":"Proposed","to":"Active","by":"alice","reason":"ok"}`, CreatedAt: "2024-03-01T03:00:00Z"},
 		},
-		Exceptions: []keysync.Exception{{RunID: 7, Kind: keysync.KindDuplicate, System: "B", Key: "X1", Count: 2, Detail: "x1 | X1"}},
+		Exceptions: []keysync.Exception{{RunID: 7, Kind: keysync.KindDuplicate, System: "B", Key: "X1", Count: 2, Detail: "x1 | X1", Cause: keysync.CauseNormalized}},
 		Rejected:   []keysync.RejectedRow{{RunID: 7, System: "B", Record: 4, RawKey: "--", Reason: keysync.RejectEmptyKey}},
 	}
 }

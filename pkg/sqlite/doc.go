@@ -7,7 +7,9 @@
 // OpenReadOnly refuse a missing file, a file that is not a keysync database
 // and a schema newer than the embedded migrations (schema.go), so a typo in a
 // path or an older binary never writes to the wrong file; OpenAny only looks. maintain.go holds the upkeep of a file kept
-// for years: backup, check and vacuum; retention.go the pruning a run does.
+// for years: backup, check and vacuum; retention.go the pruning a run does;
+// explain.go and tune.go the read-only questions about one key and about the
+// normalization rules, asked of the staging files a run leaves behind.
 //
 // Every exported method that writes owns its transaction: it begins, defers a
 // rollback and commits once, so a failure or a kill leaves the file as it was.

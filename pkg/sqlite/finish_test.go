@@ -33,9 +33,9 @@ func sum(system string, role keysync.Role, n ...int64) keysync.SummaryRow {
 		DuplicateKeys: n[3], Matched: n[4], MissingInA: n[5], MissingFromSystem: n[6]}
 }
 
-func dup(system, key string, rows int64, spellings ...string) keysync.Exception {
+func dup(system, key string, rows int64, cause keysync.DuplicateCause, spellings ...string) keysync.Exception {
 	return keysync.Exception{Kind: keysync.KindDuplicate, System: system, Key: key, Count: rows,
-		Detail: strings.Join(spellings, " | ")}
+		Detail: strings.Join(spellings, " | "), Cause: cause}
 }
 
 func conflict(system, key, master string) keysync.Exception {
@@ -182,9 +182,9 @@ func TestFinishRunRules(t *testing.T) {
 				MissingInA:        []keysync.MissingInA{mia("B", "k9", 5, "K9", "Proposed")},
 				MissingFromSystem: []keysync.MissingFromSystem{mfs("B", "k3", 4)},
 				Exceptions: []keysync.Exception{
-					dup("A", "K1", 2, "k1", "K1"),
-					dup("B", "K1", 2, "k1"),
-					dup("B", "K2", 2, "k2"),
+					dup("A", "K1", 2, keysync.CauseNormalized, "k1", "K1"),
+					dup("B", "K1", 2, keysync.CauseRepeated, "k1"),
+					dup("B", "K2", 2, keysync.CauseRepeated, "k2"),
 				},
 				Rejected: []keysync.RejectedRow{
 					{System: "B", Record: 6, RawKey: "--", Reason: keysync.RejectEmptyKey},
@@ -210,8 +210,8 @@ func TestFinishRunRules(t *testing.T) {
 				MissingInA:        []keysync.MissingInA{mia("B", "X1", 1, "X1", "Proposed")},
 				MissingFromSystem: []keysync.MissingFromSystem{mfs("B", "K5", 1)},
 				Exceptions: []keysync.Exception{
-					dup("A", "K5", 2, "K5", "k5"),
-					dup("B", "X1", 3, "X1", "x1", " x1"),
+					dup("A", "K5", 2, keysync.CauseNormalized, "K5", "k5"),
+					dup("B", "X1", 3, keysync.CauseNormalized, "X1", "x1", " x1"),
 				},
 				Registry: []keysync.RegistryEntry{reg("X1", "B", "X1", P, t0, t0)},
 			},
@@ -234,9 +234,9 @@ func TestFinishRunRules(t *testing.T) {
 				MissingInA:        []keysync.MissingInA{mia("B", "zz", 1, "ZZ", "Proposed")},
 				MissingFromSystem: []keysync.MissingFromSystem{mfs("B", "b2", 5)},
 				Exceptions: []keysync.Exception{
-					dup("A", "B2", 2, "b2"),
-					dup("A", "D1", 4, "d1", "D1", " d1"),
-					dup("B", "ZZ", 2, "zz", "ZZ"),
+					dup("A", "B2", 2, keysync.CauseRepeated, "b2"),
+					dup("A", "D1", 4, keysync.CauseMixed, "d1", "D1", " d1"),
+					dup("B", "ZZ", 2, keysync.CauseNormalized, "zz", "ZZ"),
 				},
 				Registry: []keysync.RegistryEntry{reg("ZZ", "B", "zz", P, t0, t0)},
 			},
@@ -315,7 +315,7 @@ func TestFinishRunRules(t *testing.T) {
 				MissingFromSystem: []keysync.MissingFromSystem{mfs("B", "a-b-x1", 1)},
 				// By kind, then system and key: the duplicate X2 before the conflict X1.
 				Exceptions: []keysync.Exception{
-					dup("B", "X2", 2, "x2", "X2"),
+					dup("B", "X2", 2, keysync.CauseNormalized, "x2", "X2"),
 					conflict("B", "X1", "A-B-X1"),
 				},
 				Registry: []keysync.RegistryEntry{reg("A-B-X2", "B", "x2", P, t0, t0)},

@@ -283,6 +283,7 @@ type Finding struct {
 	LastSeenAt  string              `csv:"last_seen_at" json:"last_seen_at"`
 	Count       int64               `csv:"count" json:"count"`
 	Detail      string              `csv:"detail" json:"detail"`
+	Cause       string              `csv:"cause" json:"cause"`
 }
 
 // FindingFilter selects findings of one run; empty fields match everything.
@@ -297,13 +298,13 @@ type FindingFilter struct {
 func (r *Reader) Findings(ctx context.Context, f FindingFilter) ([]Finding, error) {
 	return scanAll(ctx, r.q, "findings", `
 		SELECT run_id, kind, system, key, source_key, master_key, status,
-		       entity_type, location_ref, last_seen_at, count, detail
+		       entity_type, location_ref, last_seen_at, count, detail, cause
 		FROM findings
 		WHERE run_id = ? AND (? = '' OR kind = ?) AND (? = '' OR system = ? COLLATE NOCASE)
 		ORDER BY kind, system, key`,
 		func(rs *sql.Rows, v *Finding) error {
 			return rs.Scan(&v.RunID, &v.Kind, &v.System, &v.Key, &v.SourceKey, &v.MasterKey, &v.Status,
-				&v.EntityType, &v.LocationRef, &v.LastSeenAt, &v.Count, &v.Detail)
+				&v.EntityType, &v.LocationRef, &v.LastSeenAt, &v.Count, &v.Detail, &v.Cause)
 		}, f.RunID, f.Kind, f.Kind, f.System, f.System)
 }
 

@@ -60,7 +60,7 @@ func histSync(t *testing.T, d *DB, r histRun) int64 {
 	if err != nil {
 		t.Fatalf("start run: %v", err)
 	}
-	st, err := d.BeginStaging(ctx, []StagingSystem{{Name: "A", Role: keysync.RoleAuthority}, {Name: "B", Role: keysync.RolePeer}})
+	st, err := d.BeginStaging(ctx, runID, []StagingSystem{{Name: "A", Role: keysync.RoleAuthority}, {Name: "B", Role: keysync.RolePeer}})
 	if err != nil {
 		t.Fatalf("begin staging: %v", err)
 	}

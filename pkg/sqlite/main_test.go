@@ -142,20 +142,20 @@ func startAndStage(tb testing.TB, db *sqlite.DB, r run) int64 {
 	if err != nil {
 		tb.Fatalf("start run: %v", err)
 	}
-	stageRows(tb, db, r.systems)
+	stageRows(tb, db, runID, r.systems)
 	return runID
 }
 
 // stageRows loads systems into the staging tables: BeginStaging, AddRows,
 // AddReject, SetStats, Commit.
-func stageRows(tb testing.TB, db *sqlite.DB, systems []system) {
+func stageRows(tb testing.TB, db *sqlite.DB, runID int64, systems []system) {
 	tb.Helper()
 	ctx := context.Background()
 	names := make([]sqlite.StagingSystem, len(systems))
 	for i, s := range systems {
 		names[i] = sqlite.StagingSystem{Name: s.name, Role: s.role}
 	}
-	st, err := db.BeginStaging(ctx, names)
+	st, err := db.BeginStaging(ctx, runID, names)
 	if err != nil {
 		tb.Fatalf("begin staging: %v", err)
 	}

@@ -72,10 +72,10 @@ func (r *Reader) FirstMissingFromSystem(ctx context.Context, runID int64, limit 
 // FirstExceptions is the first limit rows of exceptions.csv of run.
 func (r *Reader) FirstExceptions(ctx context.Context, runID int64, limit int) ([]keysync.Exception, error) {
 	return scanAll(ctx, r.q, "exceptions", `
-		SELECT run_id, kind, system, key, count, detail
+		SELECT run_id, kind, system, key, count, detail, cause
 		FROM findings WHERE run_id = ? AND kind IN ('duplicate', 'master_key_conflict')
 		ORDER BY kind, system, key LIMIT ?`,
 		func(rs *sql.Rows, v *keysync.Exception) error {
-			return rs.Scan(&v.RunID, &v.Kind, &v.System, &v.Key, &v.Count, &v.Detail)
+			return rs.Scan(&v.RunID, &v.Kind, &v.System, &v.Key, &v.Count, &v.Detail, &v.Cause)
 		}, runID, limit)
 }

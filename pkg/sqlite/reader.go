@@ -98,11 +98,11 @@ var (
 				&v.EntityType, &v.LocationRef, &v.LastSeenAt)
 		}}
 	exceptionsReport = report[keysync.Exception]{"exceptions", `
-		SELECT run_id, kind, system, key, count, detail
+		SELECT run_id, kind, system, key, count, detail, cause
 		FROM findings WHERE run_id = ? AND kind IN ('duplicate', 'master_key_conflict')
 		ORDER BY kind, system, key`,
 		func(rs *sql.Rows, v *keysync.Exception) error {
-			return rs.Scan(&v.RunID, &v.Kind, &v.System, &v.Key, &v.Count, &v.Detail)
+			return rs.Scan(&v.RunID, &v.Kind, &v.System, &v.Key, &v.Count, &v.Detail, &v.Cause)
 		}}
 	rejectedReport = report[keysync.RejectedRow]{"rejected rows", `
 		SELECT run_id, system, record, raw_key, reason

@@ -73,9 +73,10 @@ type Staging struct {
 }
 
 // BeginStaging deletes the previous run's staging files, creates new ones
-// and registers the run's systems, authority first. The caller must hold the
-// run lock.
-func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Staging, error) {
+// for run runID (recorded in each file's staging_run, so a reader can tell
+// whose rows the files hold) and registers the run's systems, authority
+// first. The caller must hold the run lock.
+func (d *DB) BeginStaging(ctx context.Context, runID int64, systems []StagingSystem) (*Staging, error) {
 	if len(systems) > maxSystems {
 		return nil, fmt.Errorf("begin staging: %d systems: at most %d can be reconciled in one run", len(systems), maxSystems)
 	}
@@ -97,7 +98,7 @@ func (d *DB) BeginStaging(ctx context.Context, systems []StagingSystem) (*Stagin
 		}
 	}
 	for i, path := range StagingPaths(d.path) {
-		p, err := openPart(ctx, i, path, systems, d.Log)
+		p, err := openPart(ctx, i, path, runID, systems, d.Log)
 		if err != nil {
 			s.Rollback()
 			return nil, fmt.Errorf("begin staging: %w", err)
@@ -339,7 +340,7 @@ const rowsPerInsert = 4096
 // crash costs nothing but the run, which is redone), an exclusive lock.
 // PRAGMA threads bought the index's sort nothing, and a larger cache_size
 // made it slower.
-func openPart(ctx context.Context, index int, path string, systems []StagingSystem, log *slog.Logger) (*part, error) {
+func openPart(ctx context.Context, index int, path string, runID int64, systems []StagingSystem, log *slog.Logger) (*part, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(OFF)", "synchronous(OFF)", "locking_mode(EXCLUSIVE)", "temp_store(FILE)"} {
 		q.Add("_pragma", p)
@@ -351,15 +352,20 @@ func openPart(ctx context.Context, index int, path string, systems []StagingSyst
 	db.SetMaxOpenConns(1)
 	p := &part{index: index, path: path, file: db, log: log, first: map[int64]int64{},
 		work: make(chan func(context.Context) error, 4)}
-	if err := p.init(ctx, systems); err != nil {
+	if err := p.init(ctx, runID, systems); err != nil {
 		p.rollback()
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	return p, nil
 }
 
-func (p *part) init(ctx context.Context, systems []StagingSystem) error {
+func (p *part) init(ctx context.Context, runID int64, systems []StagingSystem) error {
 	if _, err := p.file.ExecContext(ctx, sqlfiles.StagingSchema); err != nil {
+		return err
+	}
+	// Outside the load's transaction: the file is the run's even when the
+	// run fails before Commit.
+	if _, err := p.file.ExecContext(ctx, `INSERT INTO staging_run (run_id) VALUES (?)`, runID); err != nil {
 		return err
 	}
 	var err error

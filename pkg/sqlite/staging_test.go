@@ -266,7 +266,7 @@ func TestPendingFindings(t *testing.T) {
 func TestStagingOrder(t *testing.T) {
 	ctx := t.Context()
 	db := MustOpenDB(t)
-	st, err := db.BeginStaging(ctx, []sqlite.StagingSystem{
+	st, err := db.BeginStaging(ctx, 1, []sqlite.StagingSystem{
 		{Name: "A", Role: keysync.RoleAuthority}, {Name: "B", Role: keysync.RolePeer}, {Name: "C", Role: keysync.RolePeer}})
 	if err != nil {
 		t.Fatal(err)

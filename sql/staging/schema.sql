@@ -95,7 +95,9 @@ CREATE TABLE staging_candidates (
 -- grace period have their say: one row per (kind, system, key), with the
 -- fields of the first-seen row it reports (the peer's for missing_in_A and
 -- duplicate, the authority's for missing_from_system) and, for a duplicate,
--- its number of rows and its distinct raw spellings in first-seen order.
+-- its number of rows, its distinct raw spellings in first-seen order and its
+-- cause (repeated, normalized or mixed: see build_staging_findings.sql).
+-- key_id leads a reader (keysync explain) to the key's rows by the index.
 CREATE TABLE staging_findings (
     kind         TEXT NOT NULL,
     system       TEXT NOT NULL,
@@ -105,8 +107,16 @@ CREATE TABLE staging_findings (
     location_ref TEXT NOT NULL,
     last_seen_at TEXT NOT NULL,
     count        INTEGER NOT NULL,
-    detail       TEXT NOT NULL
+    detail       TEXT NOT NULL,
+    cause        TEXT NOT NULL,
+    key_id       INTEGER NOT NULL
 );
+
+-- staging_run names the run that created the file (one row), so a reader
+-- can tell whether the file still holds the rows of the run it asks about:
+-- the files hold only the latest run that staged, failed or blocked ones
+-- included.
+CREATE TABLE staging_run (run_id INTEGER NOT NULL);
 
 -- v_key_presence: for each normalized key of this file, which systems
 -- have it and which lack it (authority first, then peers by name,
