@@ -101,9 +101,9 @@ var stagingTempNames = []string{
 	"TABLE staging_master_keys", "TABLE staging_authority_keys",
 }
 
-// attachStaging attaches the run's staging files to the database's
-// connection and creates the TEMP views over them. readOnly attaches them
-// read-only and makes no TEMP tables (keysync sql).
+// attachStaging attaches the run's staging files, read-only, to the
+// database's connection and creates the TEMP views over them; readOnly (a
+// reader: keysync sql) makes no TEMP tables.
 func (d *DB) attachStaging(ctx context.Context, readOnly bool) error {
 	if err := d.detachStaging(ctx); err != nil {
 		return err
@@ -111,10 +111,10 @@ func (d *DB) attachStaging(ctx context.Context, readOnly bool) error {
 	paths := StagingPaths(d.path)
 	d.attachedParts = 0
 	for i, path := range paths {
-		name := path
-		if readOnly {
-			name = (&url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro"}).String()
-		}
+		// Read-only for a run too: nothing writes to them any more (the run's
+		// own tables are TEMP), and a run then takes no lock on them that a
+		// reader in the sqlite3 shell could stand in the way of.
+		name := (&url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro"}).String()
 		if _, err := d.db.ExecContext(ctx, fmt.Sprintf("ATTACH DATABASE ? AS staging_%d", i), name); err != nil {
 			d.detachStaging(ctx)
 			return fmt.Errorf("attach staging %s: %w", path, err)

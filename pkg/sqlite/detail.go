@@ -90,16 +90,27 @@ func detailField(detail, name string) (any, error) {
 
 func init() {
 	// keysync_detail(detail, name) reads one field of a staged row's packed
-	// detail; registered for every connection keysync opens.
-	err := sqlite.RegisterDeterministicScalarFunction("keysync_detail", 2,
-		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	// detail; registered for every connection keysync opens. VolatileArgs:
+	// the detail arrives as a view of SQLite's own bytes, with its length —
+	// a copied argument would end at the first NUL a field may hold — and
+	// the field returned is cloned out of it.
+	err := sqlite.RegisterFunction("keysync_detail", &sqlite.FunctionImpl{
+		NArgs:         2,
+		Deterministic: true,
+		VolatileArgs:  true,
+		Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			detail, ok1 := args[0].(string)
 			name, ok2 := args[1].(string)
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("keysync_detail: want (text, text), got (%T, %T)", args[0], args[1])
 			}
-			return detailField(detail, name)
-		})
+			v, err := detailField(detail, name)
+			if s, ok := v.(string); ok {
+				v = strings.Clone(s)
+			}
+			return v, err
+		},
+	})
 	if err != nil {
 		panic(fmt.Sprintf("register keysync_detail: %v", err))
 	}

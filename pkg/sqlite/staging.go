@@ -87,7 +87,18 @@ func (d *DB) BeginStaging(ctx context.Context, runID int64, systems []StagingSys
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("begin staging: remove the previous run's %s: %w", dir, err)
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	// The staging files hold every raw key the sources read: they get the
+	// database's own permissions (the directory the matching x bits), never
+	// SQLite's default 0644.
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(d.path); err == nil {
+		mode = fi.Mode().Perm() & 0o666
+	}
+	dirMode := mode | (mode&0o444)>>2
+	if err := os.Mkdir(dir, dirMode); err != nil {
+		return nil, fmt.Errorf("begin staging: %w", err)
+	}
+	if err := os.Chmod(dir, dirMode); err != nil { // past the umask
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
 	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), log: d.Log, lastRecord: map[string]int64{}}
@@ -98,6 +109,10 @@ func (d *DB) BeginStaging(ctx context.Context, runID int64, systems []StagingSys
 		}
 	}
 	for i, path := range StagingPaths(d.path) {
+		if err := createFile(path, mode); err != nil {
+			s.Rollback()
+			return nil, fmt.Errorf("begin staging: %w", err)
+		}
 		p, err := openPart(ctx, i, path, runID, systems, d.Log)
 		if err != nil {
 			s.Rollback()
@@ -251,14 +266,11 @@ func (s *Staging) Commit(ctx context.Context) (time.Duration, error) {
 	}
 	// Each file derives on its own goroutine; the requests are queued at
 	// once and waited for together.
-	results := make([]chan error, len(s.parts))
+	results := make([]<-chan error, len(s.parts))
 	for i, p := range s.parts {
-		results[i] = make(chan error, 1)
-		p.work <- func(ctx context.Context) error {
-			err := p.derive(ctx, authorityID, full, s.ids)
-			results[i] <- err
-			return err
-		}
+		results[i] = p.start(ctx, func(ctx context.Context) error {
+			return p.derive(ctx, authorityID, full, s.ids)
+		})
 	}
 	for i := range s.parts {
 		errs = append(errs, <-results[i])
@@ -310,7 +322,7 @@ type part struct {
 	file  *sql.DB
 	tx    *sql.Tx
 	stmt  *sql.Stmt // the INSERT of rowsPerInsert rows
-	work  chan func(context.Context) error
+	work  chan job
 	log   *slog.Logger
 
 	mu  sync.Mutex
@@ -336,6 +348,15 @@ type partRows struct {
 // amortise the statement overhead.
 const rowsPerInsert = 4096
 
+// createFile creates the empty file path with mode, for SQLite to fill.
+func createFile(path string, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Chmod(mode), f.Close())
+}
+
 // openPart creates one staging file for one writer: no journal, no fsync (a
 // crash costs nothing but the run, which is redone), an exclusive lock.
 // PRAGMA threads bought the index's sort nothing, and a larger cache_size
@@ -351,7 +372,7 @@ func openPart(ctx context.Context, index int, path string, runID int64, systems 
 	}
 	db.SetMaxOpenConns(1)
 	p := &part{index: index, path: path, file: db, log: log, first: map[int64]int64{},
-		work: make(chan func(context.Context) error, 4)}
+		work: make(chan job, 4)}
 	if err := p.init(ctx, runID, systems); err != nil {
 		p.rollback()
 		return nil, fmt.Errorf("create %s: %w", path, err)
@@ -383,17 +404,29 @@ func (p *part) init(ctx context.Context, runID int64, systems []StagingSystem) e
 	return err
 }
 
+// job is one piece of a file's work; done, when set, receives its outcome:
+// nil, its error, or the file's earlier failure that made it skip the job.
+type job struct {
+	fn   func(context.Context) error
+	done chan<- error
+}
+
 // serve runs the file's queued work until the queue is closed. After a
-// failure it skips the rest, so the queue never blocks a sender.
+// failure it skips the rest (answering every waiting caller with that
+// failure), so the queue never blocks a sender and no caller waits forever.
 func (p *part) serve(ctx context.Context) {
-	for fn := range p.work {
-		if p.failure() != nil {
-			continue
+	for j := range p.work {
+		err := p.failure()
+		if err == nil {
+			if err = j.fn(ctx); err != nil {
+				err = fmt.Errorf("%s: %w", filepath.Base(p.path), err)
+				p.mu.Lock()
+				p.err = err
+				p.mu.Unlock()
+			}
 		}
-		if err := fn(ctx); err != nil {
-			p.mu.Lock()
-			p.err = fmt.Errorf("%s: %w", filepath.Base(p.path), err)
-			p.mu.Unlock()
+		if j.done != nil {
+			j.done <- err
 		}
 	}
 }
@@ -412,33 +445,32 @@ func (p *part) queue(ctx context.Context, fn func(context.Context) error) error 
 		return err
 	}
 	select {
-	case p.work <- fn:
+	case p.work <- job{fn: fn}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
+// start hands fn to the file's goroutine; the channel returned receives its
+// outcome (or the file's earlier failure, or the context's end).
+func (p *part) start(ctx context.Context, fn func(context.Context) error) <-chan error {
+	done := make(chan error, 1)
+	if err := p.failure(); err != nil {
+		done <- err
+		return done
+	}
+	select {
+	case p.work <- job{fn: fn, done: done}:
+	case <-ctx.Done():
+		done <- ctx.Err()
+	}
+	return done
+}
+
 // do runs fn on the file's goroutine and waits for it.
 func (p *part) do(ctx context.Context, fn func(context.Context) error) error {
-	if err := p.failure(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	select {
-	case p.work <- func(ctx context.Context) error { err := fn(ctx); done <- err; return err }:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(p.path), err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return <-p.start(ctx, fn)
 }
 
 // addRows queues rows of one system for the file and inserts every full

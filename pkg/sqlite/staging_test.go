@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -298,5 +299,48 @@ func TestStagingOrder(t *testing.T) {
 		case step.wantErr != "" && (err == nil || !strings.Contains(err.Error(), step.wantErr)):
 			t.Errorf("AddRows(%s, record %d) = %v, want %q", step.system, step.rows[0].Record, err, step.wantErr)
 		}
+	}
+}
+
+// TestDetailThroughSQLite: a field holding a NUL or any other byte reads back
+// whole through the keysync_detail SQL function, as the findings read it.
+func TestDetailThroughSQLite(t *testing.T) {
+	db := MustOpenDB(t)
+	row := keysync.Row{Record: 7, RawKey: "K\x002", EntityType: "a\x00b", LocationRef: "Lager Köln", LastSeenAt: "2024-01-01T00:00:00Z"}
+	detail := string(sqlite.AppendDetail(nil, &row))
+	var raw, entity, loc, seen string
+	var record int64
+	err := db.SQL().QueryRowContext(t.Context(), `SELECT keysync_detail(?1, 'raw_key'), keysync_detail(?1, 'entity_type'),
+		keysync_detail(?1, 'location_ref'), keysync_detail(?1, 'last_seen_at'), keysync_detail(?1, 'record')`, detail).
+		Scan(&raw, &entity, &loc, &seen, &record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := (keysync.Row{Record: record, RawKey: raw, EntityType: entity, LocationRef: loc, LastSeenAt: seen}); got != row {
+		t.Errorf("read back %#v, want %#v", got, row)
+	}
+}
+
+// TestStagingPermissions: the staging files, which hold every raw key, are
+// as private as the database.
+func TestStagingPermissions(t *testing.T) {
+	db := MustOpenDB(t)
+	if err := os.Chmod(db.Path(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, db, run{systems: []system{authority("A", "K1"), peer("B", "K2")}})
+	check := func(path string, want os.FileMode) {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", path, got, want)
+		}
+	}
+	check(sqlite.StagingDir(db.Path()), 0o700)
+	for _, p := range sqlite.StagingPaths(db.Path()) {
+		check(p, 0o600)
 	}
 }
