@@ -179,3 +179,27 @@ func TestParseTimestamp(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCanonicalUTC: the fast path agrees with the full parser on every input
+// it takes, and takes the two common forms whenever they are valid.
+func FuzzCanonicalUTC(f *testing.F) {
+	for _, s := range []string{"2024-05-04T12:36:34Z", "2024-05-04 12:36:34", "2024-02-29 00:00:00",
+		"2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-04-31 10:00:00", "0000-01-01T00:00:00Z",
+		"2024-05-04T24:00:00Z", "2024-05-04T12:60:00Z", "2024-05-04T12:00:60Z", "2024-05-04t12:36:34z",
+		"2024-05-04T12:36:34+02:00", "2024-05-04T12:36:34.5Z", "2024-05-04", "２０２４-05-04T12:36:34Z",
+		"2024-05-04T12:3a:34Z", "+024-05-04T12:36:34Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := source.CanonicalUTC(s)
+		parsed, err := source.ParseTimestamp(s)
+		switch {
+		case ok && err != nil:
+			t.Fatalf("CanonicalUTC(%q) = %q, but ParseTimestamp refuses it: %v", s, fast, err)
+		case ok && fast != parsed.UTC().Format(time.RFC3339Nano):
+			t.Fatalf("CanonicalUTC(%q) = %q, ParseTimestamp+Format = %q", s, fast, parsed.UTC().Format(time.RFC3339Nano))
+		case !ok && err == nil && (len(s) == 19 && s[10] == ' ' || len(s) == 20 && s[10] == 'T' && s[19] == 'Z'):
+			t.Fatalf("CanonicalUTC(%q) left a valid common form to the slow path", s)
+		}
+	})
+}
