@@ -29,8 +29,15 @@ const maxSystems = 62
 const stagingParts = 2
 
 // StagingDir is the directory of the disposable staging files of the
-// database at dbPath: <database>-staging, next to it.
-func StagingDir(dbPath string) string { return dbPath + "-staging" }
+// database at dbPath: <database>-staging, next to the database file itself
+// (symbolic links resolved, as for the run lock, so every path to one
+// database finds the same staging).
+func StagingDir(dbPath string) string {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		dbPath = real
+	}
+	return dbPath + "-staging"
+}
 
 // StagingPaths are the staging files of the database at dbPath, part-0.db
 // and on.

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -342,5 +343,18 @@ func TestStagingPermissions(t *testing.T) {
 	check(sqlite.StagingDir(db.Path()), 0o700)
 	for _, p := range sqlite.StagingPaths(db.Path()) {
 		check(p, 0o600)
+	}
+}
+
+// TestStagingBesideTheRealFile: a database reached through a symbolic link
+// stages beside the file itself, so every path to it shares one staging.
+func TestStagingBesideTheRealFile(t *testing.T) {
+	db := MustOpenDB(t)
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(db.Path(), link); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sqlite.StagingDir(link), sqlite.StagingDir(db.Path()); got != want {
+		t.Errorf("StagingDir(%s) = %s, want %s", link, got, want)
 	}
 }
