@@ -166,6 +166,16 @@ func open(ctx context.Context, path string, o openOptions) (*DB, error) {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	}
+	if fi, err := os.Stat(abs); err == nil && fi.Size() > 0 && !o.readOnly && !o.anySchema {
+		// Look before opening read-write: journal_mode(WAL) below would
+		// change a file that turns out not to be keysync's, which is to be
+		// refused and left untouched.
+		probe, err := open(ctx, abs, openOptions{readOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		probe.Close()
+	}
 	q := url.Values{}
 	// mode=rw: SQLite must not create a missing file behind the Stat above.
 	q.Set("mode", "rw")

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
@@ -72,7 +73,18 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	for _, path := range []string{notSQLite, other} {
+	// And a plain one, in rollback-journal mode: opening it for writing
+	// would switch it to WAL.
+	plain := filepath.Join(dir, "plain.db")
+	pdb, err := sql.Open("sqlite", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pdb.Exec(`CREATE TABLE t (x)`); err != nil {
+		t.Fatal(err)
+	}
+	pdb.Close()
+	for _, path := range []string{notSQLite, other, plain} {
 		before, _ := os.ReadFile(path)
 		for name, open := range map[string]func() (*sqlite.DB, error){
 			"Open":         func() (*sqlite.DB, error) { return sqlite.Open(ctx, path) },
