@@ -57,6 +57,9 @@ Examples:
 			}
 			var ms []sqlite.Migration
 			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				if c.String("db") != "" {
+					return requireDB(c, path) // a --db typo, as for every command
+				}
 				fmt.Fprintf(env.Stderr, "no database at %s yet: `keysync db init` or the first `keysync sync` creates it\n", path)
 				if ms, err = sqlite.Migrations(); err != nil {
 					return err

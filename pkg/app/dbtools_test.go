@@ -76,10 +76,18 @@ func TestNoCommandCreatesADatabase(t *testing.T) {
 				"no database at "+db, "keysync db init --db "+db)
 		}
 	}
+	// db status too: it lists pending migrations for the config's own
+	// database before its first run, but a --db that names nothing is a typo.
+	opsFails(t, "db status --db typo", o.raw("db", "status", "--config", o.path("keysync-config.yaml"), "--db", o.path("keysnyc.db")),
+		ExitUsage, "keysync db init --db "+o.path("keysnyc.db"))
 	// schedule refuses at start rather than failing at every tick.
 	o.write("scheduled.yaml", "schedule: \"@every 1h\"\n"+opsConfig)
 	r := o.raw("schedule", "--config", o.path("scheduled.yaml"), "--db", o.path("keysnyc.db"))
 	opsFails(t, "schedule --db typo", r, ExitUsage, "keysync db init --db "+o.path("keysnyc.db"))
+	// So does a config database in a directory that does not exist.
+	o.write("scheduled.yaml", "schedule: \"@every 1h\"\n"+strings.Replace(opsConfig, "database: ./keysync.db", "database: ./typo/k.db", 1))
+	opsFails(t, "schedule, database in a missing directory", o.raw("schedule", "--config", o.path("scheduled.yaml")),
+		ExitUsage, "directory "+o.path("typo")+" does not exist")
 	os.Remove(o.path("scheduled.yaml"))
 	if got := dirFiles(t, o.dir); !reflect.DeepEqual(got, before) {
 		t.Errorf("refused commands changed the directory:\n got %q\nwant %q", got, before)
@@ -109,6 +117,9 @@ func TestNewerSchemaRefusedByEveryCommand(t *testing.T) {
 		opsFails(t, fmt.Sprintf("%q", args), o.raw(withDB(o, args, o.db())...), ExitUsage, want)
 	}
 	opsFails(t, "db init", o.run("db init"), ExitUsage, want)
+	// schedule refuses at start, before its first tick.
+	o.write("scheduled.yaml", "schedule: \"@every 1h\"\n"+opsConfig)
+	opsFails(t, "schedule", o.raw("schedule", "--config", o.path("scheduled.yaml"), "--db", o.db()), ExitUsage, want)
 	if got := o.query(`SELECT * FROM master_key_registry ORDER BY master_key`); !reflect.DeepEqual(got, registry) {
 		t.Errorf("a refused command changed the registry")
 	}

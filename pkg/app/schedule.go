@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/keysync/keysync/pkg/progress"
+	"github.com/keysync/keysync/pkg/sqlite"
 )
 
 func scheduleCommand(env Env) *cli.Command {
@@ -40,11 +43,9 @@ Examples:
 			if err != nil {
 				return usageErrorf("schedule: %q: %v", cfg.Schedule, err)
 			}
-			// A --db typo would fail every tick: refuse it at once instead.
-			if p := c.String("db"); p != "" {
-				if err := requireDB(c, p); err != nil {
-					return err
-				}
+			// What would fail every tick is refused at once instead.
+			if err := checkScheduleDB(c); err != nil {
+				return err
 			}
 			return runSchedule(c, env, sched, cfg.Schedule)
 		},
@@ -112,4 +113,37 @@ func scheduledRun(ctx context.Context, c *cli.Context, env Env, term *progress.T
 	default:
 		log.Error("scheduled run failed", "run_id", res.RunID, "exit_code", ExitCode(err), "err", fmt.Sprint(err))
 	}
+}
+
+// checkScheduleDB refuses, before the first tick, a database every run would
+// refuse: a --db typo, a file that is not a keysync database or has a newer
+// schema, or a config database whose directory does not exist (sync creates
+// the file, never its directory).
+func checkScheduleDB(c *cli.Context) error {
+	path, err := databasePath(c)
+	if err != nil {
+		return err
+	}
+	if c.String("db") != "" {
+		if err := requireDB(c, path); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(path); err == nil {
+		db, err := sqlite.OpenReadOnly(c.Context, path)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	}
+	if dir := filepath.Dir(path); !isDir(dir) {
+		return usageErrorf("schedule: the database's directory %s does not exist (keysync never creates it)", dir)
+	}
+	return nil
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
