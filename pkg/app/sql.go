@@ -64,7 +64,8 @@ Examples:
 			// v_key_presence and the staging tables live in the latest run's
 			// staging files, beside the database. A run that is staging right
 			// now holds them exclusively: the query still runs, without them.
-			if _, err := db.AttachStagingReadOnly(c.Context); err != nil {
+			staged, attachErr := db.AttachStagingReadOnly(c.Context)
+			if err := attachErr; err != nil {
 				fmt.Fprintf(env.Stderr, "keysync: the staging files are not readable now (a run may be staging), v_key_presence is unavailable: %v\n", err)
 			}
 			out := newResultWriter(env.Stdout, format)
@@ -74,6 +75,8 @@ Examples:
 				bad     *sqlite.QueryError
 			)
 			switch {
+			case errors.As(err, &bad) && !staged && attachErr == nil && strings.Contains(err.Error(), "no such table: v_key_presence"):
+				return usageErrorf("sql: %v (v_key_presence lives in the staging files of the latest run that read its sources, beside the database: none is there yet)", err)
 			case errors.As(err, &refused), errors.As(err, &bad):
 				return usageErrorf("sql: %v", err)
 			case err != nil:

@@ -187,3 +187,17 @@ func TestSQLEmptyAndMissingDatabase(t *testing.T) {
 		t.Errorf("sql wrote to a blank file: %d bytes, %v", len(b), err)
 	}
 }
+
+// TestSQLKeyPresence: v_key_presence answers through keysync sql once a run
+// has staged; before, the error says where the view lives.
+func TestSQLKeyPresence(t *testing.T) {
+	o := newOpsCase(t)
+	o.ok("db init")
+	opsFails(t, "v_key_presence before any run", o.run("sql", "SELECT COUNT(*) FROM v_key_presence"),
+		ExitUsage, "no such table: v_key_presence", "staging files")
+	o.ok("sync")
+	r := o.run("sql", "--format", "csv", "SELECT COUNT(*) > 0 AS some FROM v_key_presence")
+	if r.code != 0 || !strings.Contains(r.stdout, "some\n1\n") {
+		t.Errorf("v_key_presence after a sync: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
