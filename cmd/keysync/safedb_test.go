@@ -64,15 +64,17 @@ func TestDBTypoRefused(t *testing.T) {
 		filepath.Join("typo-dir", "keysnyc.db"), // the issue's typo, in a directory that does not exist
 		"keysnyc.db",                            // beside the real database
 	} {
+		// Every command names the database by its absolute path, and the
+		// hint repeats --db as typed.
 		abs := filepath.Join(dir, db)
-		mustFail(t, dir, 2, []string{"no database at " + abs, "keysync db init --db " + abs}, "sync", "--db", db)
 		for _, args := range [][]string{
+			{"sync", "--db", db},
 			{"registry", "approve", "--db", db, "K3"},
 			{"prune", "--db", db, "--keep-runs", "1"},
 			{"db", "migrate", "--db", db},
 			{"runs", "list", "--db", db},
 		} {
-			mustFail(t, dir, 2, []string{"no database at " + db, "keysync db init --db " + db}, args...)
+			mustFail(t, dir, 2, []string{"no database at " + abs + ":", "keysync db init --db " + db + "`"}, args...)
 		}
 	}
 	if got := listDir(t, dir); !reflect.DeepEqual(got, before) {

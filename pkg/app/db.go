@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -232,8 +233,13 @@ func requireDB(c *cli.Context, path string) error {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if c.String("db") != "" {
-		return usageErrorf("no database at %s: check the path, or create one with `keysync db init --db %s`", path, path)
+	if typed := c.String("db"); typed != "" {
+		// The database by its absolute path, as every message names it; the
+		// hint repeats --db as typed, ready to paste.
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		return usageErrorf("no database at %s: check the path, or create one with `keysync db init --db %s`", path, typed)
 	}
 	return usageErrorf("no database at %s: `keysync sync` creates it on its first run, or run `keysync db init`", path)
 }
