@@ -544,8 +544,8 @@ func TestViews(t *testing.T) {
 	histSync(t, d, histRun{day: 8, a: []string{"K1", "K3"}, b: []string{"K1", "W"}, fail: true})
 
 	histSameLines(t, "v_latest_run_summary",
-		histViewRows(t, d, `SELECT run_id, mode, system, role, distinct_keys, missing_in_A, missing_from_system, input_sha256 FROM v_latest_run_summary`),
-		[]string{"6|normal|A|authority|2|0|0|sha-A", "6|normal|B|peer|4|3|1|sha-B"})
+		histViewRows(t, d, `SELECT run_id, mode, system, role, distinct_keys, missing_in_A, missing_from_system, input_sha256, filtered FROM v_latest_run_summary`),
+		[]string{"6|normal|A|authority|2|0|0|sha-A|0", "6|normal|B|peer|4|3|1|sha-B|0"})
 
 	histSameLines(t, "v_open_proposals",
 		histViewRows(t, d, `SELECT master_key, source_system, created_at, run_id, age_days >= 0 FROM v_open_proposals`),
