@@ -294,29 +294,23 @@ func printChanges(out io.Writer, run sqlite.RunRecord, base *sqlite.RunRecord, r
 		func(r changeRow) []any { return []any{r.Kind, r.System, r.Key, r.MasterKey, r.Status} }); err != nil {
 		return err
 	}
-	if err := section("Resolved", resolved,
-		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
-		func(r changeRow) []any {
-			return []any{r.Kind, r.System, r.Key, r.MasterKey,
-				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
-		}); err != nil {
-		return err
+	// Findings this run no longer reports, whatever the reason, show alike.
+	gone := []string{"kind", "system", "key", "master_key", "open since", "was open"}
+	goneRow := func(r changeRow) []any {
+		return []any{r.Kind, r.System, r.Key, r.MasterKey,
+			fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
 	}
-	if err := section("Suppressed (not reported by this run; the key still does not match)", suppressed,
-		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
-		func(r changeRow) []any {
-			return []any{r.Kind, r.System, r.Key, r.MasterKey,
-				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
-		}); err != nil {
-		return err
-	}
-	if err := section("Pending (not reported by this run: within grace_period; the peer still lacks the key)", pending,
-		[]string{"kind", "system", "key", "master_key", "open since", "was open"},
-		func(r changeRow) []any {
-			return []any{r.Kind, r.System, r.Key, r.MasterKey,
-				fmt.Sprintf("run %d, %s", r.FirstSeenRun, r.FirstSeenAt), changeAge(r)}
-		}); err != nil {
-		return err
+	for _, sec := range []struct {
+		title string
+		rows  []changeRow
+	}{
+		{"Resolved", resolved},
+		{"Suppressed (not reported by this run; the key still does not match)", suppressed},
+		{"Pending (not reported by this run: within grace_period; the peer still lacks the key)", pending},
+	} {
+		if err := section(sec.title, sec.rows, gone, goneRow); err != nil {
+			return err
+		}
 	}
 	return section("Still open, oldest first", open,
 		[]string{"kind", "system", "key", "master_key", "status", "open since", "age"},

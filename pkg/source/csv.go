@@ -178,21 +178,14 @@ func (c CSV) extractFile(ctx context.Context, path string, comma rune, positions
 		// and slices the fields out of it; ReuseRecord only reuses the
 		// []string. The Row's strings therefore stay valid, sharing the
 		// record's memory.
-		row, rej := rules.Check(record, Fields{
-			SourceKey:          col.sourceKey(rec, c.KeySeparator),
-			SourceSystem:       col.get(rec, col.system),
-			EntityType:         col.get(rec, col.entityType),
-			LocationRef:        col.get(rec, col.locationRef),
-			LastSeenAt:         col.get(rec, col.lastSeenAt),
-			FieldCountMismatch: len(rec) != width,
-		})
+		f := col.fields(rec, c.KeySeparator)
+		f.FieldCountMismatch = len(rec) != width
+		row, rej := rules.Check(record, f)
 		if rej != nil {
 			line, _ := r.FieldPos(0)
 			rej.Line = int64(line)
-			err = sink.Reject(*rej)
-		} else {
-			err = sink.Accept(row)
 		}
+		err = deliver(sink, row, rej)
 		if err != nil {
 			line, _ := r.FieldPos(0)
 			return fail(int64(line), fmt.Errorf("record %d: %w", record, err))
@@ -291,6 +284,18 @@ func (col columns) sourceKey(rec []string, sep string) string {
 		parts[i] = col.get(rec, p)
 	}
 	return JoinKey(parts, sep)
+}
+
+// fields are the contract fields of rec, the composite key's parts joined
+// with sep.
+func (col columns) fields(rec []string, sep string) Fields {
+	return Fields{
+		SourceKey:    col.sourceKey(rec, sep),
+		SourceSystem: col.get(rec, col.system),
+		EntityType:   col.get(rec, col.entityType),
+		LocationRef:  col.get(rec, col.locationRef),
+		LastSeenAt:   col.get(rec, col.lastSeenAt),
+	}
 }
 
 // names says what a list of column names is, for error messages.

@@ -249,19 +249,8 @@ func (q DB) rows(ctx context.Context, d dialect, conn *sql.Conn, timeout time.Du
 			rec[i], null[i] = dbText(v, kinds[i])
 		}
 		fp.row(rec, null)
-		row, rej := rules.Check(record, Fields{
-			SourceKey:    col.sourceKey(rec, q.KeySeparator),
-			SourceSystem: col.get(rec, col.system),
-			EntityType:   col.get(rec, col.entityType),
-			LocationRef:  col.get(rec, col.locationRef),
-			LastSeenAt:   col.get(rec, col.lastSeenAt),
-		})
-		if rej != nil {
-			err = sink.Reject(*rej)
-		} else {
-			err = sink.Accept(row)
-		}
-		if err != nil {
+		row, rej := rules.Check(record, col.fields(rec, q.KeySeparator))
+		if err := deliver(sink, row, rej); err != nil {
 			return Stats{}, fmt.Errorf("row %d: %w", record, err)
 		}
 	}

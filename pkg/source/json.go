@@ -309,12 +309,7 @@ func (s *jsonStream) item(dec *json.Decoder) error {
 		return fmt.Errorf("item %d: %w", s.n, err)
 	}
 	row, rej := s.rules.Check(s.n, f)
-	if rej != nil {
-		err = s.sink.Reject(*rej)
-	} else {
-		err = s.sink.Accept(row)
-	}
-	if err != nil {
+	if err := deliver(s.sink, row, rej); err != nil {
 		return fmt.Errorf("item %d: %w", s.n, err)
 	}
 	return nil

@@ -46,3 +46,11 @@ type Stats struct {
 	// extractor) applies the filter and sets it.
 	Filtered int64
 }
+
+// deliver hands a checked record to sink: the row, or its rejection.
+func deliver(sink Sink, row keysync.Row, rej *keysync.Rejection) error {
+	if rej != nil {
+		return sink.Reject(*rej)
+	}
+	return sink.Accept(row)
+}

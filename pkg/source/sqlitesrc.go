@@ -130,19 +130,8 @@ func (q SQLite) rows(ctx context.Context, rules Rules, sink Sink) (int64, error)
 		for i, v := range vals {
 			rec[i] = v.String // "" for NULL
 		}
-		row, rej := rules.Check(record, Fields{
-			SourceKey:    col.sourceKey(rec, q.KeySeparator),
-			SourceSystem: col.get(rec, col.system),
-			EntityType:   col.get(rec, col.entityType),
-			LocationRef:  col.get(rec, col.locationRef),
-			LastSeenAt:   col.get(rec, col.lastSeenAt),
-		})
-		if rej != nil {
-			err = sink.Reject(*rej)
-		} else {
-			err = sink.Accept(row)
-		}
-		if err != nil {
+		row, rej := rules.Check(record, col.fields(rec, q.KeySeparator))
+		if err := deliver(sink, row, rej); err != nil {
 			return 0, fmt.Errorf("row %d: %w", record, err)
 		}
 	}
