@@ -67,7 +67,6 @@ type Staging struct {
 	parts  []*part
 	ids    map[string]int64
 	hasher keyHasher
-	log    *slog.Logger
 	wg     sync.WaitGroup
 	closed bool
 	// Each system's last record staged: a system's rows arrive in file
@@ -108,7 +107,7 @@ func (d *DB) BeginStaging(ctx context.Context, runID int64, systems []StagingSys
 	if err := os.Chmod(dir, dirMode); err != nil { // past the umask
 		return nil, fmt.Errorf("begin staging: %w", err)
 	}
-	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), log: d.Log, lastRecord: map[string]int64{}}
+	s := &Staging{db: d, ids: map[string]int64{}, hasher: newHasher(), lastRecord: map[string]int64{}}
 	for i, sys := range systems {
 		s.ids[sys.Name] = int64(i + 1)
 		if sys.Role == keysync.RoleAuthority {
