@@ -31,3 +31,8 @@ fuzz TIME="60s":
 bench N="1000000" R="1":
     go build -o bin/ ./cmd/keysync ./cmd/keysync-floor ./cmd/keysync-bench
     bin/keysync-bench --rows {{N}} --runs {{R}}
+
+# the same, then keysync tune on the last run's staged rows R times: its wall, peak RSS and ratio to the sync
+bench-tune N="1000000" R="1":
+    go build -o bin/ ./cmd/keysync ./cmd/keysync-floor ./cmd/keysync-bench
+    bin/keysync-bench --rows {{N}} --runs {{R}} --tune

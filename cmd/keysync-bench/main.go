@@ -5,7 +5,7 @@
 // Usage:
 //
 //	go build -o bin/ ./cmd/keysync ./cmd/keysync-floor ./cmd/keysync-bench
-//	bin/keysync-bench --rows 100000 [--runs 3] [--dir DIR] [--bin DIR]
+//	bin/keysync-bench --rows 100000 [--runs 3] [--tune] [--dir DIR] [--bin DIR]
 //
 // It writes the data with `keysync gen --rows N` into DIR (by default
 // $TMPDIR/keysync-bench-N, emptied first), then, --runs times, runs the floor
@@ -15,9 +15,12 @@
 // /usr/bin/time reports it); the ratio keysync/floor; keysync's phase
 // breakdown from its JSON log; the size of keysync.db, of its -wal file and
 // of any keysync.db-staging directory after the run; the rows per second;
-// and whether both found the same things (floor.Diff). Exit code 1 when a
-// run fails or the findings differ, 2 for bad usage. Nothing needs the
-// sqlite3 shell or /usr/bin/time.
+// and whether both found the same things (floor.Diff). With --tune it then
+// runs `keysync tune` on the last run's staged rows as many times and
+// reports it the same way, with its ratio to the sync (issue [explain]: at
+// 5 × 1M under a minute). Exit code 1 when a run fails or the findings
+// differ, 2 for bad usage. Nothing needs the sqlite3 shell or
+// /usr/bin/time.
 package main
 
 import (
@@ -82,6 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rows := flags.Int("rows", 0, "rows `N` of the authority (the peers get about as many); required")
 	runs := flags.Int("runs", 1, "run each side `R` times and report the best (and the median)")
 	dir := flags.String("dir", "", "the `DIR` for data, database and reports (default $TMPDIR/keysync-bench-N); emptied first")
+	tune := flags.Bool("tune", false, "also run keysync tune on the last run, --runs times, and report it")
 	bin := flags.String("bin", "", "the `DIR` holding the keysync and keysync-floor binaries (default: this program's)")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -141,7 +145,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if diff != nil {
 		return errors.New("keysync and the floor found different things: the timings compare different jobs")
 	}
+	if !*tune {
+		return nil
+	}
+	var tunes []measure
+	for range *runs {
+		m, err := b.exec(ctx, filepath.Join(b.dir, "tune.log"), b.keysync, "tune", "--config", b.config)
+		if err != nil {
+			return err
+		}
+		tunes = append(tunes, m)
+	}
+	printTune(stdout, tunes, syncs)
 	return nil
+}
+
+// printTune reports the runs of keysync tune as printReport does the syncs,
+// with the ratio of its best wall time to the best sync's.
+func printTune(w io.Writer, tunes, syncs []measure) {
+	tu, median := best(tunes)
+	ks, _ := best(syncs)
+	label := ""
+	if len(tunes) > 1 {
+		label = fmt.Sprintf(" (best of %d, median wall %.2f s)", len(tunes), median.Seconds())
+	}
+	fmt.Fprintf(w, "keysync tune%s: %s\n", label, measureLine(tu))
+	fmt.Fprintf(w, "ratio tune/sync: wall %s\n", ratio(float64(tu.wall), float64(ks.wall)))
+}
+
+// measureLine is a run's wall, user and system time and peak RSS.
+func measureLine(m measure) string {
+	return fmt.Sprintf("wall %.2f s, user %.2f s, sys %.2f s, peak RSS %d KB",
+		m.wall.Seconds(), m.user.Seconds(), m.sys.Seconds(), m.rssKB)
 }
 
 func (b *bench) runFloor(ctx context.Context) (measure, error) {
@@ -282,13 +317,9 @@ func printReport(w io.Writer, dir string, total int64, floors, syncs []measure, 
 	if len(syncs) > 1 {
 		label = fmt.Sprintf(" (best of %d)", len(syncs))
 	}
-	line := func(m measure) string {
-		return fmt.Sprintf("wall %.2f s, user %.2f s, sys %.2f s, peak RSS %d KB",
-			m.wall.Seconds(), m.user.Seconds(), m.sys.Seconds(), m.rssKB)
-	}
 	fmt.Fprintf(w, "data: %s\n", dir)
-	fmt.Fprintf(w, "floor%s: %s\n", label, line(fl))
-	fmt.Fprintf(w, "keysync%s: %s\n", label, line(ks))
+	fmt.Fprintf(w, "floor%s: %s\n", label, measureLine(fl))
+	fmt.Fprintf(w, "keysync%s: %s\n", label, measureLine(ks))
 	if len(syncs) > 1 {
 		fmt.Fprintf(w, "median wall: floor %.2f s, keysync %.2f s\n", flMedian.Seconds(), ksMedian.Seconds())
 	}

@@ -94,7 +94,7 @@ func BenchmarkStageAndFinish(b *testing.B) {
 	b.ReportMetric(float64(total*iterations)/b.Elapsed().Seconds(), "rows/s")
 }
 
-// BenchmarkTune measures keysync tune's SQL: the comparison of a staged run of
+// BenchmarkTune measures Tune: the comparison of a staged run of
 // 5 systems × 100k rows redone with 10 option sets (the defaults with
 // pad_numbers 8, and the single changes tune tries), read-only.
 //

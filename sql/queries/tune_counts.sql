@@ -1,17 +1,19 @@
--- keysync tune: the comparison of SPEC §5 redone over the staged rows of
--- every staging file with normalization variant :variant
--- (keysync_normalize, pkg/sqlite/tune.go) instead of the run's rules. The
--- files split the rows by the run's keys, and a variant may join keys of
--- both files, so the rows of both are grouped together, in one GROUP BY on
--- the new key. Rows the variant normalizes to nothing would be rejected
--- (empty_key) and are left out. It returns, summed over the peers, the keys
--- they share with the authority (matched), the keys the authority lacks
--- (missing_in_A) and the keys on two or more rows (duplicate_keys), and the
--- authority's distinct keys, from which the caller derives
--- missing_from_system. The caller fills in the staged CTE (a UNION ALL over
--- the attached files) and the per-key sums over the peers, written out per
--- system as maskExprs does for a run.
-WITH staged (system_id, key) AS (
+-- keysync tune: the comparison of SPEC §5 redone over a run's staged rows
+-- with other normalization rules. The caller fills in the staged CTE: each
+-- accepted row's new key and system_id, without the rows the rules
+-- normalize to nothing (they would be rejected as empty_key), in one of two
+-- forms. By hash (pkg/sqlite/tunerows.go): the key is a 63-bit key_id, as a
+-- run's, from a virtual table that returns the rows in key_id order, so the
+-- GROUP BY streams instead of sorting; the caller has checked that no two
+-- keys share a key_id. Exact, when two do: the keys as text, normalized in
+-- SQL by keysync_normalize_row. Both read the rows of every staging file
+-- together, as an option set may join keys a run put in different files.
+-- It returns, summed over the peers, the keys they share with the authority
+-- (matched), the keys the authority lacks (missing_in_A) and the keys on two
+-- or more rows (duplicate_keys), and the authority's distinct keys, from
+-- which the caller derives missing_from_system. The per-key sums over the
+-- peers are written out per system, as maskExprs does for a run.
+WITH staged (key, system_id) AS (
     /*staged*/
 ),
 per_key AS (
@@ -19,7 +21,6 @@ per_key AS (
            /*peers_with*/ AS peers_with,
            /*peers_dup*/ AS peers_dup
     FROM staged
-    WHERE key <> ''
     GROUP BY key
 )
 SELECT COALESCE(SUM(in_a * peers_with), 0),
