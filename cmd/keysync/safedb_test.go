@@ -90,6 +90,32 @@ func TestDBTypoRefused(t *testing.T) {
 	mustRun(t, dir, "sync", "--db", "keysnyc.db")
 }
 
+// TestDirectoryAsDatabaseRefused: a --db (or database:) naming a directory
+// is bad usage with a message that says so, not SQLite's "disk I/O error"
+// and exit 1, and nothing is written into the directory.
+func TestDirectoryAsDatabaseRefused(t *testing.T) {
+	dir := t.TempDir()
+	writeSmall(t, dir)
+	if err := os.Mkdir(filepath.Join(dir, "dbdir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(dir, "dbdir")
+	for _, args := range [][]string{
+		{"sync", "--db", "dbdir"},
+		{"db", "init", "--db", "dbdir"},
+		{"db", "status", "--db", "dbdir"},
+		{"runs", "list", "--db", "dbdir"},
+		{"registry", "approve", "--db", "dbdir", "K3"},
+		{"sql", "--db", "dbdir", "SELECT 1"},
+		{"tune", "--db", "dbdir"},
+	} {
+		mustFail(t, dir, 2, []string{abs + " is not a keysync database", "a directory"}, args...)
+	}
+	if got := listDir(t, abs); !reflect.DeepEqual(got, []string{"."}) {
+		t.Errorf("refused commands wrote into the directory: %q", got)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "keysync.db")

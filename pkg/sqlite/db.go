@@ -161,10 +161,13 @@ func open(ctx context.Context, path string, o openOptions) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) && !o.create {
+	if fi, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) && !o.create {
 		return nil, &NoDatabaseError{Path: abs}
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
+	} else if err == nil && fi.IsDir() {
+		// SQLite would say "disk I/O error": name what is wrong instead.
+		return nil, &NotKeysyncError{Path: abs, Reason: "a directory, not a file: give the database file's path"}
 	}
 	if fi, err := os.Stat(abs); err == nil && fi.Size() > 0 && !o.readOnly && !o.anySchema {
 		// Look before opening read-write: journal_mode(WAL) below would
