@@ -170,6 +170,25 @@ func TestRetentionPrunes(t *testing.T) {
 	}
 }
 
+// TestRetentionKeepsNormalRuns: a dry run takes no place among the kept
+// runs, so keep_runs 2 still lets `changes` compare the last two nightly
+// runs after an operator's dry run between them (it exited 2 before).
+func TestRetentionKeepsNormalRuns(t *testing.T) {
+	dir := t.TempDir()
+	writeSmall(t, dir)
+	writeFile(t, dir, "keysync-config.yaml", smallConfig+"retention: { keep_runs: 2 }\n")
+	mustRun(t, dir, "sync")              // run 1: pruned by run 5
+	mustRun(t, dir, "sync")              // run 2: pruned by run 5
+	mustRun(t, dir, "sync")              // run 3: kept
+	mustRun(t, dir, "sync", "--dry-run") // run 4: after the oldest kept run, kept
+	mustRun(t, dir, "sync")              // run 5: kept
+	db := openRO(t, filepath.Join(dir, "keysync.db"))
+	if got := dump(t, db, `SELECT DISTINCT run_id FROM findings ORDER BY run_id`); !reflect.DeepEqual(got, []string{"3", "4", "5"}) {
+		t.Errorf("runs with findings after retention keep_runs 2 and a dry run: %q, want 3, 4 and 5", got)
+	}
+	mustRun(t, dir, "changes")
+}
+
 func TestBackupRestores(t *testing.T) {
 	dir := t.TempDir()
 	writeSmall(t, dir)

@@ -253,13 +253,13 @@ func TestRetention(t *testing.T) {
 	}
 	o.ok("sync")
 	o.ok("sync")
-	o.ok("sync", "--dry-run") // run 3 counts as kept but prunes nothing
+	o.ok("sync", "--dry-run") // run 3 prunes nothing and takes no place among the kept
 	if got := findings(); len(got) != 3 {
 		t.Fatalf("findings by run after a dry run: %q, want runs 1 to 3", got)
 	}
-	o.ok("sync") // run 4 keeps 3 and 4
-	if got := findings(); len(got) != 2 || !strings.HasPrefix(got[0], "3|") || !strings.HasPrefix(got[1], "4|") {
-		t.Errorf("findings by run after retention keep_runs 2: %q, want runs 3 and 4", got)
+	o.ok("sync") // run 4 keeps the normal runs 2 and 4, and the dry run 3 between them
+	if got := findings(); len(got) != 3 || !strings.HasPrefix(got[0], "2|") || !strings.HasPrefix(got[2], "4|") {
+		t.Errorf("findings by run after retention keep_runs 2: %q, want runs 2, 3 and 4", got)
 	}
 	if n := o.query(`SELECT COUNT(*) FROM runs`); n[0] != "4" {
 		t.Errorf("runs after retention: %v, want all 4 kept", n)

@@ -12,9 +12,10 @@ func pruneCommand(env Env) *cli.Command {
 		Usage:     "delete the findings (pending ones too) and rejected rows of old runs",
 		ArgsUsage: " ",
 		Description: `Deletes the findings, pending findings (what grace_period held back) and
-rejected rows of every run older than the newest --keep-runs succeeded runs
-(failed and blocked runs have none, so they do not count; dry runs do), in one
-transaction under the run lock (exit 3 when a run holds it). The registry, the
+rejected rows of every run older than the newest --keep-runs succeeded normal
+runs (failed and blocked runs have none; dry runs take no place among the kept:
+one after the oldest kept run stays, an older one goes), in one transaction
+under the run lock (exit 3 when a run holds it). The registry, the
 audit log, the runs and run_systems rows (the run log, KPIs and input
 fingerprints) are never touched, nor staging, which holds the latest run only.
 A pruned run's reports can no longer be rewritten with keysync report, and
@@ -29,7 +30,7 @@ Examples:
   keysync prune --keep-runs 90
   keysync prune --keep-runs 30 --config /etc/keysync/keysync-config.yaml`,
 		Flags: append(dbFlags(),
-			&cli.IntFlag{Name: "keep-runs", Usage: "keep the findings of the newest `N` succeeded runs (N ≥ 1; required)"},
+			&cli.IntFlag{Name: "keep-runs", Usage: "keep the findings of the newest `N` succeeded normal runs (N ≥ 1; required)"},
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

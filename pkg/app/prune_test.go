@@ -49,22 +49,24 @@ func TestPrune(t *testing.T) {
 	opsWant(t, "keep 3", o.ok("prune", "--keep-runs", "3"), "nothing to prune: no findings or rejected rows before run 1\n")
 	opsWant(t, "after keep 3", opsPerRun(o), before)
 
-	// The failed run 3 does not count: the newest two succeeded runs are 2 and 4.
-	opsWant(t, "keep 2", o.ok("prune", "--keep-runs", "2"), "removed 7 findings and 1 rejected rows of 1 runs before run 2\n")
-	opsWant(t, "after keep 2", opsPerRun(o), []string{"1 0 0", "2 7 1", "3 0 0", "4 7 1"})
-	opsWant(t, "kept tables after keep 2", opsKept(o), kept)
+	// Neither the failed run 3 nor the dry run 4 takes a place: the newest two
+	// succeeded normal runs are 1 and 2, and nothing goes.
+	opsWant(t, "keep 2", o.ok("prune", "--keep-runs", "2"), "nothing to prune: no findings or rejected rows before run 1\n")
+	opsWant(t, "after keep 2", opsPerRun(o), before)
 
-	opsWant(t, "keep 1", o.ok("prune", "--keep-runs", "1"), "removed 7 findings and 1 rejected rows of 1 runs before run 4\n")
-	opsWant(t, "after keep 1", opsPerRun(o), []string{"1 0 0", "2 0 0", "3 0 0", "4 7 1"})
-	opsWant(t, "keep 1 again", o.ok("prune", "--keep-runs", "1"), "nothing to prune: no findings or rejected rows before run 4\n")
+	// Keep 1: run 1 goes; the dry run 4, after the kept run 2, stays.
+	opsWant(t, "keep 1", o.ok("prune", "--keep-runs", "1"), "removed 7 findings and 1 rejected rows of 1 runs before run 2\n")
+	opsWant(t, "after keep 1", opsPerRun(o), []string{"1 0 0", "2 7 1", "3 0 0", "4 7 1"})
+	opsWant(t, "keep 1 again", o.ok("prune", "--keep-runs", "1"), "nothing to prune: no findings or rejected rows before run 2\n")
 	opsWant(t, "kept tables after keep 1", opsKept(o), kept)
 
 	// The kept run still reports, the history commands still work, and the
 	// next sync is not disturbed.
 	o.ok("report", "--run", "4", "--output", o.path("run4"))
 	o.ok("findings", "--run", "4")
+	o.ok("findings", "--run", "2")
 	o.ok("sync")
-	opsWant(t, "after the next sync", opsPerRun(o), []string{"1 0 0", "2 0 0", "3 0 0", "4 7 1", "5 7 1"})
+	opsWant(t, "after the next sync", opsPerRun(o), []string{"1 0 0", "2 7 1", "3 0 0", "4 7 1", "5 7 1"})
 }
 
 func TestPruneErrors(t *testing.T) {

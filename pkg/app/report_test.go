@@ -158,12 +158,14 @@ func TestReportErrors(t *testing.T) {
 		t.Errorf("a refused report created %s", out)
 	}
 
-	o.ok("prune", "--keep-runs", "1")
+	o.ok("sync")                      // run 4: the newest normal run, kept
+	o.ok("prune", "--keep-runs", "1") // prunes runs 1 and 2
 	opsFails(t, "pruned run", o.run("report", "--run", "1", "--output", out), ExitUsage, "run 1", "pruned")
-	o.ok("report", "--run", "2", "--output", out)
+	opsFails(t, "pruned dry run", o.run("report", "--run", "2", "--output", out), ExitUsage, "run 2", "pruned")
+	o.ok("report", "--run", "4", "--output", out)
 
 	o.holdLock()
-	opsFails(t, "lock held", o.run("report", "--run", "2", "--output", out), ExitLocked, "another keysync run")
+	opsFails(t, "lock held", o.run("report", "--run", "4", "--output", out), ExitLocked, "another keysync run")
 }
 
 func TestReportEmptyAndMissingDatabase(t *testing.T) {

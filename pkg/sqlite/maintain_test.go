@@ -272,7 +272,8 @@ func TestRetentionInFinishRun(t *testing.T) {
 	if findingsOf(1) == 0 {
 		t.Error("a dry run's retention pruned run 1")
 	}
-	// A normal run keeping 2 succeeded runs (itself and the dry run 4) prunes 1 to 3.
+	// A normal run keeping 2 succeeded normal runs (itself and run 3) prunes
+	// 1 and 2; the dry run 4 between them stays.
 	id = startAndStage(t, db, r)
 	f = r.finish(id)
 	f.KeepRuns = 2
@@ -281,7 +282,7 @@ func TestRetentionInFinishRun(t *testing.T) {
 	}
 	for runID := int64(1); runID <= 5; runID++ {
 		n := findingsOf(runID)
-		if pruned := runID < 4; pruned != (n == 0) {
+		if pruned := runID < 3; pruned != (n == 0) {
 			t.Errorf("run %d has %d findings after retention keep_runs 2", runID, n)
 		}
 	}

@@ -130,8 +130,9 @@ type Pruned struct {
 }
 
 // Prune deletes the findings, pending findings and rejected rows of every run
-// older than the newest keep succeeded runs (only succeeded runs have any), in
-// one transaction. The registry, the audit log, runs and run_systems are never
+// older than the newest keep succeeded normal runs (only succeeded runs have
+// any), in one transaction. Dry runs take no place among the kept: one after
+// the oldest kept run stays, an older one goes. The registry, the audit log, runs and run_systems are never
 // touched; staging holds only the latest run and is left alone. The caller
 // holds the run lock.
 func (d *DB) Prune(ctx context.Context, keep int) (Pruned, error) {
@@ -160,7 +161,7 @@ func prune(ctx context.Context, tx *sql.Tx, keep int) (Pruned, error) {
 	var from sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `
 		SELECT MIN(run_id) FROM (
-			SELECT run_id FROM runs WHERE status = 'succeeded' ORDER BY run_id DESC LIMIT ?)`,
+			SELECT run_id FROM runs WHERE status = 'succeeded' AND mode = 'normal' ORDER BY run_id DESC LIMIT ?)`,
 		keep).Scan(&from); err != nil {
 		return p, fmt.Errorf("oldest kept run: %w", wrapBusy(err))
 	}

@@ -203,9 +203,17 @@ func TestCrosswalk(t *testing.T) {
 		t.Errorf("Crosswalk:\n got %+v\nwant %+v", got, want)
 	}
 
-	// Once runs 1 and 2 are pruned, only the registry's proposing system is
-	// left, with the raw key the registry kept.
+	// Pruning keeps the newest normal run 2, whose reports the crosswalk
+	// reads (the dry run 3 takes no place among the kept): nothing changes.
 	if _, err := h.db.Prune(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = h.db.Reader().Crosswalk(ctx); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Crosswalk after prune:\n got %+v, %v\nwant %+v", got, err, want)
+	}
+	// With no findings left at all, only the registry's proposing system is
+	// left, with the raw key the registry kept.
+	if _, err := h.db.SQL().ExecContext(ctx, `DELETE FROM findings`); err != nil {
 		t.Fatal(err)
 	}
 	got, err = h.db.Reader().Crosswalk(ctx)
@@ -217,7 +225,7 @@ func TestCrosswalk(t *testing.T) {
 		cw("X-2", "B", "x 2", keysync.StatusProposed),
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Crosswalk after prune:\n got %+v\nwant %+v", got, want)
+		t.Errorf("Crosswalk without findings:\n got %+v\nwant %+v", got, want)
 	}
 }
 
@@ -269,7 +277,7 @@ func TestRunOutcome(t *testing.T) {
 	}
 	check("after prune", map[int64]outcome{
 		1: {true, keysync.RunSucceeded, keysync.ModeNormal, true},
-		2: {true, keysync.RunSucceeded, keysync.ModeNormal, true},
+		2: {true, keysync.RunSucceeded, keysync.ModeNormal, false},
 		3: {true, keysync.RunSucceeded, keysync.ModeDryRun, false},
 		4: {true, keysync.RunFailed, keysync.ModeNormal, false},
 	})
@@ -342,8 +350,9 @@ func TestPrune(t *testing.T) {
 		}
 	}
 
-	// Three succeeded runs: keeping 3 (or more) removes nothing.
-	for _, keep := range []int{3, 10} {
+	// Two succeeded normal runs and a dry run: keeping 2 (or more) removes
+	// nothing, as the dry run takes no place among the kept.
+	for _, keep := range []int{2, 3, 10} {
 		p, err := h.db.Prune(ctx, keep)
 		if err != nil {
 			t.Fatal(err)
@@ -353,17 +362,18 @@ func TestPrune(t *testing.T) {
 		}
 	}
 	if got := opsCounts(t, h.db); !reflect.DeepEqual(got, before) {
-		t.Errorf("Prune(3) changed counts: %v, was %v", got, before)
+		t.Errorf("Prune(2) changed counts: %v, was %v", got, before)
 	}
 
-	// Keep 2: run 1 goes. The failed run 4 does not count as kept.
-	p, err := h.db.Prune(ctx, 2)
+	// Keep 1: run 1 goes; the dry run 3, newer than the kept run 2, stays.
+	// The failed run 4 does not count as kept.
+	p, err := h.db.Prune(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := sqlite.Pruned{KeptFrom: 2, Runs: 1, Findings: before["findings/1"], Rejected: before["rejected_rows/1"]}
 	if p != want {
-		t.Errorf("Prune(2) = %+v, want %+v", p, want)
+		t.Errorf("Prune(1) = %+v, want %+v", p, want)
 	}
 	after := opsCounts(t, h.db)
 	for k, n := range before {
@@ -372,23 +382,16 @@ func TestPrune(t *testing.T) {
 			w = 0
 		}
 		if after[k] != w {
-			t.Errorf("after Prune(2): %s = %d, want %d", k, after[k], w)
+			t.Errorf("after Prune(1): %s = %d, want %d", k, after[k], w)
 		}
 	}
 	if got := opsDump(t, h.db); got != kept {
 		t.Errorf("Prune changed runs, run_systems, the registry or the audit log:\n got %s\nwant %s", got, kept)
 	}
 
-	// Keep 1: run 2 goes too; again twice changes nothing more.
+	// Again: nothing more goes.
 	p, err = h.db.Prune(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (sqlite.Pruned{KeptFrom: 3, Runs: 1, Findings: before["findings/2"], Rejected: before["rejected_rows/2"]}); p != want {
-		t.Errorf("Prune(1) = %+v, want %+v", p, want)
-	}
-	p, err = h.db.Prune(ctx, 1)
-	if want := (sqlite.Pruned{KeptFrom: 3}); err != nil || p != want {
+	if want := (sqlite.Pruned{KeptFrom: 2}); err != nil || p != want {
 		t.Errorf("Prune(1) again = %+v, %v; want %+v", p, err, want)
 	}
 	if got := opsDump(t, h.db); got != kept {

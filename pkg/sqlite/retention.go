@@ -9,7 +9,7 @@ import (
 // retain is a run's upkeep (config retention:): with Finish.KeepRuns set, a
 // successful normal run prunes, as `keysync prune --keep-runs N` does, the
 // findings, pending findings and rejected rows of the runs older than the
-// newest KeepRuns succeeded runs, itself included. It runs inside FinishRun's transaction,
+// newest KeepRuns succeeded normal runs, itself included. It runs inside FinishRun's transaction,
 // right before the commit, so the run and its pruning are kept or lost
 // together. A dry run prunes nothing.
 func (d *DB) retain(ctx context.Context, tx *sql.Tx, f Finish) error {

@@ -251,16 +251,22 @@ func TestPendingFindings(t *testing.T) {
 	run3 := finish(r, 24*time.Hour)
 	want("pending of dry run 3", pending(run3), []string{"B K3", "C K3", "C K4"})
 
-	// Keeping the newest run (the dry run 3) prunes runs 1 and 2.
+	// Dry runs take no place among the kept: keeping the newest normal run
+	// (run 4) prunes runs 1 to 3, the pending findings of run 2 and of the
+	// dry run 3 with them.
+	db.Now = at(t2.Add(2 * time.Hour))
+	r.dryRun = false
+	run4 := finish(r, 24*time.Hour)
 	p, err := db.Prune(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.KeptFrom != run3 || p.Runs != 2 || p.Pending != 3 {
-		t.Errorf("Prune(1) = %+v, want KeptFrom %d, Runs 2, Pending 3", p, run3)
+	if p.KeptFrom != run4 || p.Runs != 3 || p.Pending != 6 {
+		t.Errorf("Prune(1) = %+v, want KeptFrom %d, Runs 3, Pending 6", p, run4)
 	}
 	want("pending of run 2 after prune", pending(run2), []string{})
-	want("pending of run 3 after prune", pending(run3), []string{"B K3", "C K3", "C K4"})
+	want("pending of run 3 after prune", pending(run3), []string{})
+	want("pending of run 4 after prune", pending(run4), []string{"B K3", "C K3", "C K4"})
 }
 
 // TestStagingOrder: the peers' rows may interleave, each system's in file
