@@ -727,6 +727,18 @@ func TestSIGKILLMidRun(t *testing.T) {
 	if got := runStatus(dbPath, killed); got != "running" {
 		t.Errorf("the readers changed the killed run's stored status to %q", got)
 	}
+	// The killed run's staging files are partial: keysync sql leaves them
+	// alone and says why (v_key_presence is not there), the rest of the
+	// database still answers, and explain falls back to the findings.
+	r = runKeysync(t, dir, "sql", "--format", "csv", "SELECT COUNT(*) AS n FROM v_key_presence")
+	if note := fmt.Sprintf("the staging files hold run %d, which stopped before its staging was complete", killed); r.code != 2 || !strings.Contains(r.stderr, note) {
+		t.Errorf("sql on v_key_presence after SIGKILL: exit %d, want 2 and %q in stderr:\n%s", r.code, note, r.stderr)
+	}
+	r = mustRun(t, dir, "sql", "--format", "csv", "SELECT COUNT(*) AS n FROM runs")
+	if !strings.Contains(r.stderr, "stopped before its staging was complete") {
+		t.Errorf("sql after SIGKILL does not say the staging files are partial:\n%s", r.stderr)
+	}
+	mustRun(t, dir, "explain", "K1")
 
 	// The kernel dropped the dead process's lock: the next run proceeds and
 	// records the killed run as interrupted.

@@ -65,8 +65,12 @@ Examples:
 			// staging files, beside the database. A run that is staging right
 			// now holds them exclusively: the query still runs, without them.
 			staged, attachErr := db.AttachStagingReadOnly(c.Context)
-			if err := attachErr; err != nil {
-				fmt.Fprintf(env.Stderr, "keysync: the staging files are not readable now (a run may be staging), v_key_presence is unavailable: %v\n", err)
+			var incomplete *sqlite.StagingIncompleteError
+			switch {
+			case errors.As(attachErr, &incomplete):
+				fmt.Fprintf(env.Stderr, "keysync: %v (killed or failed while loading): v_key_presence is unavailable until the next run\n", incomplete)
+			case attachErr != nil:
+				fmt.Fprintf(env.Stderr, "keysync: the staging files are not readable now (a run may be staging), v_key_presence is unavailable: %v\n", attachErr)
 			}
 			out := newResultWriter(env.Stdout, format)
 			err = db.ReadQuery(c.Context, c.Args().First(), out.columns, out.row)
@@ -77,6 +81,8 @@ Examples:
 			switch {
 			case errors.As(err, &bad) && !staged && attachErr == nil && strings.Contains(err.Error(), "no such table: v_key_presence"):
 				return usageErrorf("sql: %v (v_key_presence lives in the staging files of the latest run that read its sources, beside the database: none is there yet)", err)
+			case errors.As(err, &bad) && incomplete != nil && strings.Contains(err.Error(), "no such table: v_key_presence"):
+				return usageErrorf("sql: %v (%v: the next run replaces them)", err, incomplete)
 			case errors.As(err, &refused), errors.As(err, &bad):
 				return usageErrorf("sql: %v", err)
 			case err != nil:

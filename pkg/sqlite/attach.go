@@ -157,7 +157,8 @@ func (d *DB) detachStaging(ctx context.Context) error {
 // so v_key_presence and the staging tables (schemas staging_0, staging_1, …)
 // answer on this connection (`keysync sql`). It reports false, and attaches
 // nothing, when there are no staging files (no run has staged yet, or one
-// was killed while creating them).
+// was killed while creating them); with a *StagingIncompleteError when the
+// files hold a run that stopped before its staging was complete.
 func (d *DB) AttachStagingReadOnly(ctx context.Context) (bool, error) {
 	for _, path := range StagingPaths(d.path) {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -176,7 +177,49 @@ func (d *DB) AttachStagingReadOnly(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if err := d.checkStagingComplete(ctx); err != nil {
+		return false, errors.Join(err, d.detachReadOnly(ctx))
+	}
 	return true, nil
+}
+
+// StagingIncompleteError means the staging files hold a run that stopped
+// before its staging was complete (killed, or failed while loading): their
+// rows are partial, so readers leave them alone until the next run.
+type StagingIncompleteError struct{ RunID int64 }
+
+func (e *StagingIncompleteError) Error() string {
+	return fmt.Sprintf("the staging files hold run %d, which stopped before its staging was complete", e.RunID)
+}
+
+// checkStagingComplete returns a *StagingIncompleteError when an attached
+// staging file is not marked complete. Files of a keysync from before the
+// mark (no staging_run, or no complete column) are taken as they are.
+func (d *DB) checkStagingComplete(ctx context.Context) error {
+	for i := range d.attachedParts {
+		var hasMark bool
+		if err := d.db.QueryRowContext(ctx, fmt.Sprintf(
+			`SELECT COUNT(*) > 0 FROM pragma_table_info('staging_run', 'staging_%d') WHERE name = 'complete'`, i)).
+			Scan(&hasMark); err != nil {
+			return fmt.Errorf("read staging_%d.staging_run: %w", i, err)
+		}
+		if !hasMark {
+			continue
+		}
+		var runID, complete int64
+		err := d.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT run_id, complete FROM staging_%d.staging_run`, i)).
+			Scan(&runID, &complete)
+		if errors.Is(err, sql.ErrNoRows) {
+			return &StagingIncompleteError{}
+		}
+		if err != nil {
+			return fmt.Errorf("read staging_%d.staging_run: %w", i, err)
+		}
+		if complete == 0 {
+			return &StagingIncompleteError{RunID: runID}
+		}
+	}
+	return nil
 }
 
 // ensureAuthorityKeys fills staging_authority_keys once per staged run, for

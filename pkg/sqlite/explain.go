@@ -20,6 +20,10 @@ import (
 // nothing attached, when they hold another run's or there are none.
 func (d *DB) AttachStagingOf(ctx context.Context, runID int64) (bool, error) {
 	ok, err := d.AttachStagingReadOnly(ctx)
+	var incomplete *StagingIncompleteError
+	if errors.As(err, &incomplete) {
+		return false, nil // the files hold a later run that never finished staging
+	}
 	if err != nil || !ok {
 		return false, err
 	}

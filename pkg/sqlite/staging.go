@@ -590,6 +590,9 @@ func (p *part) derive(ctx context.Context, authorityID, fullMask int64, ids map[
 			return err
 		}
 	}
+	if _, err := p.tx.ExecContext(ctx, `UPDATE staging_run SET complete = 1`); err != nil {
+		return fmt.Errorf("mark the staging complete: %w", err)
+	}
 	return nil
 }
 

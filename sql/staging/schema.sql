@@ -115,8 +115,13 @@ CREATE TABLE staging_findings (
 -- staging_run names the run that created the file (one row), so a reader
 -- can tell whether the file still holds the rows of the run it asks about:
 -- the files hold only the latest run that staged, failed or blocked ones
--- included.
-CREATE TABLE staging_run (run_id INTEGER NOT NULL);
+-- included. complete turns 1 in the transaction that finishes deriving the
+-- file's keys and findings: a run killed or failed while loading leaves 0,
+-- and readers then leave the file alone.
+CREATE TABLE staging_run (
+    run_id   INTEGER NOT NULL,
+    complete INTEGER NOT NULL DEFAULT 0
+);
 
 -- v_key_presence: for each normalized key of this file, which systems
 -- have it and which lack it (authority first, then peers by name,
