@@ -172,16 +172,15 @@ func (d *DB) finish(ctx context.Context, tx *sql.Tx, f Finish) (KPIs, error) {
 	if f.GracePeriod > 0 && !f.DryRun {
 		compare = append(compare, "record_authority_first_seen")
 	}
-	compare = append(compare,
-		"insert_missing_in_a",
-		"insert_missing_from_system",
-	)
 	if f.GracePeriod > 0 {
-		// What grace_period held back, so `keysync changes` can tell a
+		// What grace_period holds back: left out of missing_from_system,
+		// counted as pending, and kept so `keysync changes` can tell a
 		// pending finding from a resolved one.
 		compare = append(compare, "insert_pending_findings")
 	}
 	compare = append(compare,
+		"insert_missing_in_a",
+		"insert_missing_from_system",
 		"insert_duplicates",
 		"insert_master_keys",
 		"decide_master_keys",

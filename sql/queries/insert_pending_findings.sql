@@ -1,9 +1,11 @@
 -- pending_findings: the keys of the authority a peer lacks that grace_period
--- holds back, one row per (system, key). Runs only with a grace period. The
--- conditions mirror insert_missing_from_system.sql (which leaves these out)
--- and the pending count of insert_run_systems.sql: not suppressed, and younger
--- than the grace period, counted from last_seen_at, else the key's first
--- appearance in A, else :first_seen.
+-- holds back, one row per (system, key): not suppressed, and younger than the
+-- grace period. A key's age runs from its last_seen_at, or else from its
+-- first appearance in A (:first_seen when it has none recorded: see
+-- record_authority_first_seen.sql). Runs only with a grace period, and
+-- before insert_missing_from_system.sql, which leaves these keys out;
+-- insert_run_systems.sql counts them as the system's pending. The one place
+-- the grace condition is written.
 INSERT INTO pending_findings (run_id, system, key)
 SELECT :run_id, f.system, f.key
 FROM staging_findings f

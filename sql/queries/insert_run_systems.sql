@@ -2,9 +2,8 @@
 -- (distinct, duplicate, matched) come from staging_systems; missing_in_A and
 -- missing_from_system count the reported findings, so suppressed and pending
 -- ones are not in them. pending counts the authority's keys a peer lacks that
--- grace_period holds back (not suppressed; the conditions mirror
--- insert_missing_from_system.sql); suppressed, the active suppressions that
--- silenced a finding of the system.
+-- grace_period holds back (the run's pending_findings); suppressed, the
+-- active suppressions that silenced a finding of the system.
 INSERT INTO run_systems (run_id, system, role, rows_read, rows_rejected, distinct_keys,
                          duplicate_keys, matched, missing_in_A, missing_from_system,
                          input_path, input_bytes, input_sha256, pending, suppressed, filtered)
@@ -16,16 +15,8 @@ SELECT :run_id, s.system, s.role, s.rows_read, s.rows_rejected, s.distinct_keys,
        (SELECT COUNT(*) FROM findings f
         WHERE f.run_id = :run_id AND f.kind = 'missing_from_system' AND f.system = s.system),
        s.input_path, s.input_bytes, s.input_sha256,
-       CASE WHEN :grace_seconds > 0 AND s.role = 'peer' THEN (
-           SELECT COUNT(*) FROM staging_findings c
-           WHERE c.system = s.system AND c.kind = 'missing_from_system'
-             AND NOT EXISTS (SELECT 1 FROM suppressions x
-                             WHERE x.system = c.system AND x.key = c.key
-                               AND (x.until = '' OR x.until > :now))
-             AND (julianday(:now) - julianday(COALESCE(NULLIF(c.last_seen_at, ''),
-                      (SELECT a.first_seen_at FROM authority_first_seen a WHERE a.key = c.key),
-                      :first_seen))) * 86400.0 < :grace_seconds)
-       ELSE 0 END,
+       (SELECT COUNT(*) FROM pending_findings p
+        WHERE p.run_id = :run_id AND p.system = s.system),
        CASE WHEN EXISTS (SELECT 1 FROM suppressions) THEN (
            SELECT COUNT(DISTINCT c.key) FROM staging_findings c
            WHERE c.system = s.system
