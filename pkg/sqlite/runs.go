@@ -65,7 +65,7 @@ func recoverStale(ctx context.Context, tx *sql.Tx, now string) error {
 		return err
 	}
 	for _, id := range stale {
-		if err := endRun(ctx, tx, id, keysync.RunFailed, "interrupted", now, -1); err != nil {
+		if err := endRun(ctx, tx, id, keysync.RunFailed, "interrupted", now, sql.NullInt64{}); err != nil {
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func (d *DB) endRunTx(ctx context.Context, runID int64, status keysync.RunStatus
 		return fmt.Errorf("record run %d %s: %w", runID, status, wrapBusy(err))
 	}
 	defer tx.Rollback()
-	if err := endRun(ctx, tx, runID, status, msg, d.now(), took.Milliseconds()); err != nil {
+	if err := endRun(ctx, tx, runID, status, msg, d.now(), sql.NullInt64{Int64: took.Milliseconds(), Valid: true}); err != nil {
 		return fmt.Errorf("record run %d %s: %w", runID, status, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -101,14 +101,14 @@ func (d *DB) endRunTx(ctx context.Context, runID int64, status keysync.RunStatus
 	return nil
 }
 
-// endRun gives a run its final status. tookMs < 0 means unknown (a run found
-// stale): the duration is then taken from the recorded timestamps.
-func endRun(ctx context.Context, tx *sql.Tx, runID int64, status keysync.RunStatus, msg, now string, tookMs int64) error {
+// endRun gives a run its final status. An invalid took is unknown: a run
+// found interrupted ended at some moment between its last write and now,
+// so its duration_ms stays NULL rather than counting the hours until the
+// next run found it.
+func endRun(ctx context.Context, tx *sql.Tx, runID int64, status keysync.RunStatus, msg, now string, took sql.NullInt64) error {
 	_, err := tx.ExecContext(ctx, `
-		UPDATE runs SET status = ?, errors = ?, finished_at = ?,
-		       duration_ms = CASE WHEN ? >= 0 THEN ?
-		           ELSE CAST(ROUND((julianday(?) - julianday(started_at)) * 86400000) AS INTEGER) END
-		WHERE run_id = ?`, status, msg, now, tookMs, tookMs, now, runID)
+		UPDATE runs SET status = ?, errors = ?, finished_at = ?, duration_ms = ?
+		WHERE run_id = ?`, status, msg, now, took, runID)
 	if err != nil {
 		return wrapBusy(err)
 	}
