@@ -189,12 +189,47 @@ func suggestCommand(cmds []*cli.Command, tok string) string {
 	s := cli.SuggestCommand(cmds, tok)
 	for _, c := range cmds {
 		for _, n := range c.Names() {
-			if strings.Contains(s, fmt.Sprintf("%q", n)) {
+			if strings.Contains(s, fmt.Sprintf("%q", n)) && closeEnough(tok, n) {
 				return n
 			}
 		}
 	}
 	return ""
+}
+
+// closeEnough says whether a suggestion is near enough to what was typed to
+// be what was meant: urfave/cli always names its nearest word, so `help nope`
+// got "completion". A typo is a few edits (a swap of two neighbours counts
+// as one) or a prefix of three characters or more.
+func closeEnough(typed, suggestion string) bool {
+	if len(typed) >= 3 && strings.HasPrefix(suggestion, typed) {
+		return true
+	}
+	return editDistance(typed, suggestion) <= max(1, (len(typed)+2)/4)
+}
+
+// editDistance is the optimal string alignment distance of a and b in
+// bytes: insertions, deletions, substitutions and swaps of neighbours.
+func editDistance(a, b string) int {
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // unknownFlag is the usage error for a flag that the command named by path
@@ -214,7 +249,7 @@ func unknownFlag(a *cli.App, path []*cli.Command, tok string) error {
 func flagMessage(flags []cli.Flag, where, name string) string {
 	msg := fmt.Sprintf("unknown flag --%s for %s", name, where)
 	if cli.SuggestFlag != nil {
-		if s := cli.SuggestFlag(flags, name, true); s != "" {
+		if s := cli.SuggestFlag(flags, name, true); s != "" && closeEnough(name, strings.TrimLeft(s, "-")) {
 			return msg + fmt.Sprintf("; did you mean %s?", s)
 		}
 	}

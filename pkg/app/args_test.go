@@ -9,6 +9,23 @@ import (
 // TestNormalizeArgs: every flag ends up right after the command that
 // defines it, whatever its place on the line; unknown commands and flags
 // are usage errors with a suggestion.
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"sync", "sync", 0}, {"snyc", "sync", 1}, {"synk", "sync", 1}, {"aprove", "approve", 1},
+		{"dryrun", "dry-run", 1}, {"", "abc", 3}, {"nope", "completion", 7}, {"ca", "abc", 3},
+	} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := editDistance(tt.b, tt.a); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
 func TestNormalizeArgs(t *testing.T) {
 	a := New(Env{})
 	for _, tt := range []struct {
@@ -54,6 +71,12 @@ func TestNormalizeArgs(t *testing.T) {
 		{"sync --dryrun", "unknown flag --dryrun for keysync sync; did you mean --dry-run?"},
 		{"--dryrun sync", "unknown flag --dryrun for keysync sync; did you mean --dry-run?"},
 		{"runs list --version", "unknown flag --version for keysync runs list"},
+		{"snyc", `unknown command "snyc"; did you mean "sync"?`},
+		{"reg", `unknown command "reg"; did you mean "registry"?`},
+		// Far from every command: no suggestion, a pointer to --help.
+		{"nope", `unknown command "nope" (see keysync --help)`},
+		{"help nope", `unknown command "nope" (see keysync --help)`},
+		{"sync --colour", "unknown flag --colour for keysync sync (see keysync sync --help)"},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := normalizeArgs(a, append([]string{"keysync"}, strings.Fields(tt.in)...))
