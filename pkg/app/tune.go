@@ -2,6 +2,7 @@ package app
 
 import (
 	"cmp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 
@@ -118,6 +119,12 @@ Examples:
 			for i, v := range vs {
 				opts[i] = v.opts
 			}
+			// Nearly all of tune's heap is its rows, held from start to end
+			// and free of pointers, so a collection costs little; what they
+			// leave behind is the values the virtual table boxes. The
+			// default target would let that garbage grow as large as the
+			// rows.
+			defer debug.SetGCPercent(debug.SetGCPercent(20))
 			counts, err := h.Tune(c.Context, cfg.Authority, opts)
 			if err != nil {
 				return err

@@ -7,10 +7,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,11 +84,9 @@ func init() {
 // that attach them read-only, and writes nothing. Check first that the
 // files hold the run meant (AttachStagingOf).
 func (d *DB) Tune(ctx context.Context, authority string, variants []normalize.Options) ([]TuneCounts, error) {
-	// Nearly all the heap is the rows, held from start to end and free of
-	// pointers, so a collection costs little; what they leave behind is
-	// the boxed values the virtual table returns. The default target would
-	// let that garbage grow as large as the rows.
-	defer debug.SetGCPercent(debug.SetGCPercent(tuneGCPercent))
+	// The first error cancels the rest, and is the one returned.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	workers := make([]*tuneWorker, min(tuneConnections, len(variants)))
 	defer func() {
 		for _, w := range workers {
@@ -111,8 +107,8 @@ func (d *DB) Tune(ctx context.Context, authority string, variants []normalize.Op
 		return nil, fmt.Errorf("tune: %w", err)
 	}
 	start := time.Now()
-	parts, err := readAllStagedRawKeys(ctx, workers)
-	if err != nil {
+	parts := readAllStagedRawKeys(ctx, cancel, workers)
+	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("tune: %w", err)
 	}
 	d.Log.Debug("tune read the staged raw keys", "took", time.Since(start).Round(time.Millisecond))
@@ -124,28 +120,28 @@ func (d *DB) Tune(ctx context.Context, authority string, variants []normalize.Op
 		next <- i
 	}
 	close(next)
-	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
 	for wi, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if ctx.Err() != nil || errs[wi] != nil {
-					continue
+				if ctx.Err() != nil {
+					return
 				}
 				start := time.Now()
 				exact, err := w.count(ctx, q, parts, h, variants[i], &out[i])
 				if err != nil {
-					errs[wi] = fmt.Errorf("tune: variant %d: %w", i, err)
+					cancel(fmt.Errorf("option set %d: %w", i, err))
+					return
 				}
 				d.Log.Debug("tune variant", "connection", wi, "variant", i, "exact", exact, "took", time.Since(start).Round(time.Millisecond))
 			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
-		return nil, err
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("tune: %w", err)
 	}
 	for i := range out {
 		out[i].MissingFromSystem = out[i].authorityKeys*int64(len(peers)) - out[i].Matched
@@ -203,7 +199,7 @@ func (w *tuneWorker) count(ctx context.Context, q tuneQuery, parts []*stagedRawK
 		putTuneRows(w.slot, w.buf.rows)
 		err = w.db.QueryRowContext(ctx, q.byHash, sql.Named("authority_id", q.authorityID)).
 			Scan(&p.Matched, &p.MissingInA, &p.DuplicateKeys, &p.authorityKeys)
-		putTuneRows(w.slot, nil)
+		clearTuneRows(w.slot)
 		if err != nil {
 			return false, err
 		}
@@ -223,25 +219,25 @@ func (w *tuneWorker) count(ctx context.Context, q tuneQuery, parts []*stagedRawK
 }
 
 // readAllStagedRawKeys reads the raw keys of every staging file, the files
-// side by side on the workers' connections.
-func readAllStagedRawKeys(ctx context.Context, workers []*tuneWorker) ([]*stagedRawKeys, error) {
+// side by side on the workers' connections. An error cancels ctx with it
+// as the cause.
+func readAllStagedRawKeys(ctx context.Context, cancel context.CancelCauseFunc, workers []*tuneWorker) []*stagedRawKeys {
 	parts := make([]*stagedRawKeys, stagingParts)
-	errs := make([]error, stagingParts)
 	var wg sync.WaitGroup
 	for wi, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := wi; i < stagingParts; i += len(workers) {
-				parts[i], errs[i] = readStagedRawKeys(ctx, w.db, fmt.Sprintf("staging_%d", i))
-				if errs[i] != nil {
-					return
+			for i := wi; i < stagingParts && ctx.Err() == nil; i += len(workers) {
+				var err error
+				if parts[i], err = readStagedRawKeys(ctx, w.db, fmt.Sprintf("staging_%d", i)); err != nil {
+					cancel(err)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return parts, errors.Join(errs...)
+	return parts
 }
 
 // openStagingReader opens a connection of its own (an in-memory database)
@@ -317,14 +313,11 @@ func tuneQueries(peers []int64, authorityID int64) tuneQuery {
 	}
 }
 
-// tuneRowsPerPass bounds the rows a connection holds at once: 32 bytes
-// each with the sort's scratch space, so 128 MiB. An option set of more
-// rows is counted in passes over ranges of key_ids, each normalizing every
-// raw key again. A variable for tests.
-var tuneRowsPerPass = 1 << 22
-
-// tuneGCPercent is the GOGC while Tune runs.
-const tuneGCPercent = 20
+// tuneRowsPerPass bounds the rows a connection holds at once: 16 bytes
+// each, so 128 MiB (5 x 1M staged rows take one pass). An option set of
+// more rows is counted in passes over ranges of key_ids, each normalizing
+// every raw key again. A variable for tests.
+var tuneRowsPerPass = 1 << 23
 
 // tuneConnections is how many connections Tune counts option sets on, side
 // by side, each taking the next: one per core of the machines keysync is

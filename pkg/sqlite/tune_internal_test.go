@@ -12,9 +12,10 @@ import (
 	"github.com/keysync/keysync/pkg/keysync"
 )
 
-// TestSortTuneRows: the radix sort orders rows by key_id as a stable
-// comparison sort does, on sizes either side of its cut-over, on key_ids
-// that share their high or low bytes, and reuses or grows its scratch.
+// TestSortTuneRows: the radix sort orders rows by key_id and keeps every
+// row (the order of rows of one key_id is free), on sizes either side of
+// its cut-over, on key_ids that share their high or low bytes, and reuses
+// or grows its scratch.
 func TestSortTuneRows(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	ids := map[string]func() int64{
@@ -30,11 +31,18 @@ func TestSortTuneRows(t *testing.T) {
 			for i := range rows {
 				rows[i] = tuneRow{keyID: id(), checkSystem: uint64(i)}
 			}
+			byIDThenCheck := func(a, b tuneRow) int {
+				return cmp.Or(cmp.Compare(a.keyID, b.keyID), cmp.Compare(a.checkSystem, b.checkSystem))
+			}
 			want := slices.Clone(rows)
-			slices.SortStableFunc(want, func(a, b tuneRow) int { return cmp.Compare(a.keyID, b.keyID) })
+			slices.SortFunc(want, byIDThenCheck)
 			scratch = sortTuneRows(rows, scratch)
+			if !slices.IsSortedFunc(rows, func(a, b tuneRow) int { return cmp.Compare(a.keyID, b.keyID) }) {
+				t.Errorf("%s, %d rows: not sorted by key_id", name, n)
+			}
+			slices.SortFunc(rows, byIDThenCheck)
 			if !slices.Equal(rows, want) {
-				t.Errorf("%s, %d rows: not sorted stably by key_id", name, n)
+				t.Errorf("%s, %d rows: rows lost or changed", name, n)
 			}
 		}
 	}
@@ -109,5 +117,13 @@ func TestTuneQueryStreams(t *testing.T) {
 	}
 	if want := (TuneCounts{Matched: 1, MissingInA: 1, DuplicateKeys: 1, authorityKeys: 1}); c != want {
 		t.Errorf("counts %+v, want %+v", c, want)
+	}
+	// A slot whose rows were taken out fails the scan instead of counting
+	// nothing.
+	clearTuneRows(slot)
+	err = db.QueryRowContext(ctx, q.byHash, sql.Named("authority_id", q.authorityID)).
+		Scan(&c.Matched, &c.MissingInA, &c.DuplicateKeys, &c.authorityKeys)
+	if err == nil || !strings.Contains(err.Error(), "holds no rows") {
+		t.Errorf("a scan of a cleared slot: %v, want an error saying it holds no rows", err)
 	}
 }

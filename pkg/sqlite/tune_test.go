@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -62,7 +63,10 @@ func tuneOracle(systems []system, opts normalize.Options) sqlite.TuneCounts {
 // tuneFixture is a staged run whose raw keys are spelled as real exports
 // spell them: case, delimiters, leading zeros, stray characters, and some
 // that normalize to nothing under some rules.
-func tuneFixture(seed uint64) []system {
+func tuneFixture(seed uint64) []system { return tuneFixtureSized(seed, 300) }
+
+// tuneFixtureSized is tuneFixture with numbers below n and about 4n rows.
+func tuneFixtureSized(seed uint64, n int) []system {
 	rnd := rand.New(rand.NewPCG(seed, 7))
 	prefixes := []string{"inv", "INV", "Inv", "ast", "AST"}
 	delims := []string{"-", "_", ".", " ", "--", "/", " - ", ""}
@@ -73,9 +77,9 @@ func tuneFixture(seed uint64) []system {
 		case 1:
 			return "--"
 		case 2:
-			return "inv\x00-" + strconv.Itoa(rnd.IntN(300)) // a NUL, as a broken export may hold
+			return "inv\x00-" + strconv.Itoa(rnd.IntN(n)) // a NUL, as a broken export may hold
 		}
-		num := fmt.Sprintf("%0*d", rnd.IntN(8), rnd.IntN(300))
+		num := fmt.Sprintf("%0*d", rnd.IntN(8), rnd.IntN(n))
 		raw := prefixes[rnd.IntN(len(prefixes))] + delims[rnd.IntN(len(delims))] + num
 		switch rnd.IntN(10) {
 		case 0:
@@ -94,7 +98,7 @@ func tuneFixture(seed uint64) []system {
 		}
 		return out
 	}
-	return []system{authority("A", spellN(400)...), peer("B", spellN(300)...), peer("C", spellN(250)...), peer("D", spellN(5)...)}
+	return []system{authority("A", spellN(n*4/3)...), peer("B", spellN(n)...), peer("C", spellN(n*5/6)...), peer("D", spellN(5)...)}
 }
 
 // tuneOptionSets are the defaults and single changes of them, as keysync
@@ -162,6 +166,65 @@ func TestTuneAgainstMaps(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTuneLargeAgainstMaps: the same on a fixture large enough for the
+// radix sort (20 000 rows), in one pass and in many, and with hash
+// collisions that only the last of several passes finds, after the earlier
+// passes were added up.
+func TestTuneLargeAgainstMaps(t *testing.T) {
+	ctx := context.Background()
+	sets := tuneOptionSets()
+	systems := tuneFixtureSized(9, 6000)
+	db := MustOpenDB(t)
+	runID, _ := mustRun(t, db, run{systems: systems})
+	if ok, err := db.AttachStagingOf(ctx, runID); err != nil || !ok {
+		t.Fatalf("attach the staging files of run %d: %v, %v", runID, ok, err)
+	}
+	for _, way := range []struct {
+		name  string
+		setup func() (restore func())
+	}{
+		{"one pass", func() func() { return func() {} }},
+		{"passes of 5000 rows", func() func() { return sqlite.SetTuneRowsPerPass(5000) }},
+		{"collisions in the last pass", func() func() {
+			restorePasses := sqlite.SetTuneRowsPerPass(3000)
+			restoreHash := sqlite.ForceLateKeyHashCollisions()
+			return func() { restoreHash(); restorePasses() }
+		}},
+	} {
+		t.Run(way.name, func(t *testing.T) {
+			restore := way.setup()
+			got, err := db.Tune(ctx, "A", sets)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range sets {
+				want := tuneOracle(systems, o)
+				if g := [4]int64{got[i].Matched, got[i].MissingInA, got[i].MissingFromSystem, got[i].DuplicateKeys}; g !=
+					[4]int64{want.Matched, want.MissingInA, want.MissingFromSystem, want.DuplicateKeys} {
+					t.Errorf("option set %+v: got %v, want %+v", o, g, want)
+				}
+			}
+		})
+	}
+}
+
+// TestTuneCancelled: a cancelled Tune (Ctrl-C) stops and says so in one
+// line, whichever phase it was in.
+func TestTuneCancelled(t *testing.T) {
+	db := MustOpenDB(t)
+	runID, _ := mustRun(t, db, run{systems: tuneFixture(1)})
+	if ok, err := db.AttachStagingOf(context.Background(), runID); err != nil || !ok {
+		t.Fatalf("attach the staging files of run %d: %v, %v", runID, ok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := db.Tune(ctx, "A", tuneOptionSets())
+	if err == nil || !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a cancelled Tune: %q, want one line wrapping context.Canceled", err)
 	}
 }
 
