@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keysync/keysync/pkg/config"
 	"github.com/keysync/keysync/pkg/keysync"
@@ -383,45 +382,23 @@ func extractSource(ctx context.Context, cfg *config.Config, name string, norm *n
 				"first_record", f.FirstRecord, "bytes", f.Bytes, "sha256", f.SHA256)
 		}
 	}
-	warnEncoding(log, name, src, sink.invalidUTF8, sink.sawUTF8)
+	warnEncoding(log, name, src, sink.invalidUTF8)
 	return took - sink.blocked, nil
 }
 
 // warnEncoding says when a file source read as UTF-8 had keys that are not
 // UTF-8: the file is most likely in a legacy encoding (SPEC §3 rejects the
-// rows, silently otherwise). Not when other rows held non-ASCII text that
-// is valid UTF-8 (sawUTF8): a legacy-encoded file practically never does,
-// so that file is UTF-8 with a few broken keys, reported as rejected rows.
-func warnEncoding(log *slog.Logger, name string, src config.Source, invalid int64, sawUTF8 bool) {
+// rows, silently otherwise).
+func warnEncoding(log *slog.Logger, name string, src config.Source, invalid int64) {
 	if invalid == 0 || (src.Type != config.TypeCSV && src.Type != config.TypeJSON) {
 		return
 	}
 	if enc, err := source.LookupEncoding(src.Encoding); err != nil || enc != nil {
 		return // decoded from another encoding: the text is valid UTF-8
 	}
-	if sawUTF8 {
-		log.Info("rows rejected as invalid_utf8 in a file that is otherwise UTF-8", "system", name, "rows", invalid)
-		return
-	}
 	log.Warn("rows rejected as invalid_utf8: the file is probably not UTF-8",
 		"system", name, "rows", invalid,
 		"hint", fmt.Sprintf("set encoding: windows-1252 (or the file's encoding) under sources.%s", name))
-}
-
-// hasUTF8Text reports whether any of texts has a non-ASCII character and
-// is valid UTF-8.
-func hasUTF8Text(texts ...string) bool {
-	for _, t := range texts {
-		for i := 0; i < len(t); i++ {
-			if t[i] >= utf8.RuneSelf {
-				if utf8.ValidString(t) {
-					return true
-				}
-				break
-			}
-		}
-	}
-	return false
 }
 
 // batchSink collects one source's rows into batches for the writer.
@@ -431,10 +408,9 @@ type batchSink struct {
 	out      chan<- batch
 	cur      batch
 	rejected int64
-	// invalidUTF8 counts the rows rejected as invalid_utf8, and sawUTF8
-	// says an accepted row had non-ASCII UTF-8 text, for warnEncoding.
+	// invalidUTF8 counts the rows rejected as invalid_utf8, for the hint
+	// of warnEncoding.
 	invalidUTF8 int64
-	sawUTF8     bool
 	// filter, when set, leaves out the accepted rows its expression is not
 	// true for, a batch at a time; filtered counts them.
 	filter   *source.Filter
@@ -445,9 +421,6 @@ type batchSink struct {
 
 func (s *batchSink) Accept(row keysync.Row) error {
 	s.progress.record()
-	if !s.sawUTF8 {
-		s.sawUTF8 = hasUTF8Text(row.RawKey, row.EntityType, row.LocationRef)
-	}
 	if s.cur.rows == nil {
 		s.cur.rows = make([]keysync.Row, 0, batchRows)
 	}
