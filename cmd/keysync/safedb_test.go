@@ -108,6 +108,8 @@ func TestDirectoryAsDatabaseRefused(t *testing.T) {
 		{"registry", "approve", "--db", "dbdir", "K3"},
 		{"sql", "--db", "dbdir", "SELECT 1"},
 		{"tune", "--db", "dbdir"},
+		{"db", "check", "--db", "dbdir"},
+		{"prune", "--db", "dbdir", "--keep-runs", "1"},
 	} {
 		mustFail(t, dir, 2, []string{abs + " is not a keysync database", "a directory"}, args...)
 	}

@@ -93,6 +93,10 @@ func MariaDB(t testing.TB) *Server {
 		if err := os.RemoveAll(data); err != nil {
 			t.Fatal(err)
 		}
+		// A time of its own: a slow first try may have used most of ctx's.
+		cancel()
+		ctx, cancel = context.WithTimeout(t.Context(), StartTimeout)
+		defer cancel()
 		run(t, ctx, cred, s.Dir, installDB, install...)
 	}
 	s.Port = freePort(t)

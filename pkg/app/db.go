@@ -226,11 +226,18 @@ func migrationStates(c *cli.Context, path string) ([]sqlite.Migration, error) {
 	return db.MigrationStates(c.Context)
 }
 
-// requireDB refuses to go on when there is no database at path, so that no
-// command creates an empty one from a typo. The error says how to create one
-// on purpose; it is exit 2.
+// requireDB refuses to go on when there is no database at path (or it is a
+// directory), so that no command creates an empty one from a typo. The
+// error says how to create one on purpose; it is exit 2.
 func requireDB(c *cli.Context, path string) error {
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(path)
+	if err == nil && fi.IsDir() {
+		// Refused here as well as when opening, so that commands that
+		// report a foreign file as a finding (db check) refuse it too.
+		abs, _ := filepath.Abs(path)
+		return usageErrorf("%s", &sqlite.NotKeysyncError{Path: abs, Reason: "a directory, not a file: give the database file's path"})
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if typed := c.String("db"); typed != "" {

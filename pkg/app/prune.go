@@ -61,7 +61,7 @@ Examples:
 			}
 			switch {
 			case p.KeptFrom == 0:
-				fmt.Fprintln(env.Stdout, "no succeeded run yet: nothing to prune")
+				fmt.Fprintln(env.Stdout, "no succeeded normal run yet: nothing to prune")
 			case p.Runs == 0:
 				fmt.Fprintf(env.Stdout, "nothing to prune: no findings or rejected rows before run %d\n", p.KeptFrom)
 			case p.Pending > 0:

@@ -99,14 +99,14 @@ func TestPruneEmptyAndMissingDatabase(t *testing.T) {
 		t.Errorf("prune created the database it did not find: %v", err)
 	}
 	o.ok("db init")
-	opsWant(t, "empty database", o.ok("prune", "--keep-runs", "1"), "no succeeded run yet: nothing to prune\n")
+	opsWant(t, "empty database", o.ok("prune", "--keep-runs", "1"), "no succeeded normal run yet: nothing to prune\n")
 
 	// Only failed runs: nothing to keep, nothing to remove.
 	os.Remove(o.path("B.csv"))
 	if r := o.run("sync"); r.code != ExitFailed {
 		t.Fatalf("sync without B.csv: exit %d", r.code)
 	}
-	if out := o.ok("prune", "--keep-runs", "5"); !strings.HasPrefix(out, "no succeeded run yet") {
+	if out := o.ok("prune", "--keep-runs", "5"); !strings.HasPrefix(out, "no succeeded normal run yet") {
 		t.Errorf("prune with only a failed run: %q", out)
 	}
 }

@@ -189,6 +189,9 @@ func (d *DB) AttachStagingReadOnly(ctx context.Context) (bool, error) {
 type StagingIncompleteError struct{ RunID int64 }
 
 func (e *StagingIncompleteError) Error() string {
+	if e.RunID == 0 { // killed between creating a file and naming its run
+		return "the staging files hold a run that stopped before its staging was complete"
+	}
 	return fmt.Sprintf("the staging files hold run %d, which stopped before its staging was complete", e.RunID)
 }
 

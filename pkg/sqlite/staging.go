@@ -590,6 +590,9 @@ func (p *part) derive(ctx context.Context, authorityID, fullMask int64, ids map[
 			return err
 		}
 	}
+	// The last statement before the commit: with journal_mode OFF a file
+	// cut short by a kill may hold any part of the transaction, so the
+	// mark goes in after everything it vouches for.
 	if _, err := p.tx.ExecContext(ctx, `UPDATE staging_run SET complete = 1`); err != nil {
 		return fmt.Errorf("mark the staging complete: %w", err)
 	}

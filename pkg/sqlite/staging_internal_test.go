@@ -42,3 +42,14 @@ func TestCommitAfterAQueuedFailure(t *testing.T) {
 		t.Fatal("Commit is still waiting 20s after a queued failure")
 	}
 }
+
+// TestStagingIncompleteMessage: the message names the run when the file
+// does, and never "run 0" when it was killed before naming it.
+func TestStagingIncompleteMessage(t *testing.T) {
+	if got := (&StagingIncompleteError{RunID: 7}).Error(); got != "the staging files hold run 7, which stopped before its staging was complete" {
+		t.Errorf("run 7: %q", got)
+	}
+	if got := (&StagingIncompleteError{}).Error(); got != "the staging files hold a run that stopped before its staging was complete" {
+		t.Errorf("unknown run: %q", got)
+	}
+}
