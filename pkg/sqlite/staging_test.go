@@ -364,3 +364,32 @@ func TestStagingBesideTheRealFile(t *testing.T) {
 		t.Errorf("StagingDir(%s) = %s, want %s", link, got, want)
 	}
 }
+
+// TestGraceWithUnreadableLastSeen: a last_seen_at SQLite cannot date (year
+// 10000, as a far-future export stamp normalizes to) gives no age, so the
+// grace period cannot hold the key back: it is reported missing, not
+// pending and not lost (it used to be neither reported nor pending).
+func TestGraceWithUnreadableLastSeen(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := t.Context()
+	a := authority("A", "K1", "K2")
+	a.rows[1].LastSeenAt = "10000-01-01T00:30:00Z"
+	r := run{systems: []system{a, peer("B", "K1")}}
+	db.Now = at(t2)
+	runID := startAndStage(t, db, r)
+	f := r.finish(runID)
+	f.GracePeriod = 24 * time.Hour
+	if _, err := db.FinishRun(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	missing, err := db.Reader().Findings(ctx, sqlite.FindingFilter{RunID: runID, Kind: keysync.KindMissingFromSystem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 1 || missing[0].System != "B" || missing[0].Key != "K2" {
+		t.Errorf("missing_from_system = %+v, want B's K2", missing)
+	}
+	if pending, err := db.Reader().PendingFindings(ctx, runID); err != nil || len(pending) != 0 {
+		t.Errorf("pending = %+v, %v; want none", pending, err)
+	}
+}
