@@ -179,28 +179,38 @@ func unknownCommand(path []*cli.Command, subs []*cli.Command, tok string) error 
 	return usageErrorf("%s (see %s --help)", msg, strings.TrimSpace("keysync "+commandLine(path)))
 }
 
-// suggestCommand is urfave/cli's nearest command name to tok, or "".
+// suggestCommand is the command name nearest to tok (see nearest), or "".
+// help is always a candidate: the app's help command is not among cmds
+// until urfave/cli sets the app up.
 func suggestCommand(cmds []*cli.Command, tok string) string {
-	if cli.SuggestCommand == nil {
-		return ""
-	}
-	// urfave/cli formats the name with SuggestDidYouMeanTemplate; the names
-	// it can return are those of cmds, so find the one it quoted.
-	s := cli.SuggestCommand(cmds, tok)
+	names := []string{"help"}
 	for _, c := range cmds {
-		for _, n := range c.Names() {
-			if strings.Contains(s, fmt.Sprintf("%q", n)) && closeEnough(tok, n) {
-				return n
-			}
+		names = append(names, c.Names()...)
+	}
+	return nearest(tok, names)
+}
+
+// nearest is the name closest to typed, letter case aside, if it is close
+// enough to be what was meant (closeEnough), else "". Ties go to the first.
+func nearest(typed string, names []string) string {
+	typed = strings.ToLower(typed)
+	best, bestDist := "", 0
+	for _, n := range names {
+		lower := strings.ToLower(n)
+		if !closeEnough(typed, lower) {
+			continue
+		}
+		if d := editDistance(typed, lower); best == "" || d < bestDist {
+			best, bestDist = n, d
 		}
 	}
-	return ""
+	return best
 }
 
 // closeEnough says whether a suggestion is near enough to what was typed to
-// be what was meant: urfave/cli always names its nearest word, so `help nope`
-// got "completion". A typo is a few edits (a swap of two neighbours counts
-// as one) or a prefix of three characters or more.
+// be what was meant (urfave/cli's own suggestion always names some word, so
+// `help nope` got "completion"): a few edits, a swap of two neighbours
+// counting as one, or a prefix of three characters or more.
 func closeEnough(typed, suggestion string) bool {
 	if len(typed) >= 3 && strings.HasPrefix(suggestion, typed) {
 		return true
@@ -248,10 +258,16 @@ func unknownFlag(a *cli.App, path []*cli.Command, tok string) error {
 // nearest one.
 func flagMessage(flags []cli.Flag, where, name string) string {
 	msg := fmt.Sprintf("unknown flag --%s for %s", name, where)
-	if cli.SuggestFlag != nil {
-		if s := cli.SuggestFlag(flags, name, true); s != "" && closeEnough(name, strings.TrimLeft(s, "-")) {
-			return msg + fmt.Sprintf("; did you mean %s?", s)
+	var names []string
+	for _, f := range flags {
+		names = append(names, f.Names()...)
+	}
+	if s := nearest(name, names); s != "" {
+		dashes := "--"
+		if len(s) == 1 {
+			dashes = "-"
 		}
+		return msg + fmt.Sprintf("; did you mean %s%s?", dashes, s)
 	}
 	return msg + fmt.Sprintf(" (see %s --help)", where)
 }

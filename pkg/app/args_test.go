@@ -6,9 +6,7 @@ import (
 	"testing"
 )
 
-// TestNormalizeArgs: every flag ends up right after the command that
-// defines it, whatever its place on the line; unknown commands and flags
-// are usage errors with a suggestion.
+// TestEditDistance: the optimal string alignment distance, both ways round.
 func TestEditDistance(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string
@@ -26,6 +24,9 @@ func TestEditDistance(t *testing.T) {
 	}
 }
 
+// TestNormalizeArgs: every flag ends up right after the command that
+// defines it, whatever its place on the line; unknown commands and flags
+// are usage errors with a suggestion.
 func TestNormalizeArgs(t *testing.T) {
 	a := New(Env{})
 	for _, tt := range []struct {
@@ -77,6 +78,12 @@ func TestNormalizeArgs(t *testing.T) {
 		{"nope", `unknown command "nope" (see keysync --help)`},
 		{"help nope", `unknown command "nope" (see keysync --help)`},
 		{"sync --colour", "unknown flag --colour for keysync sync (see keysync sync --help)"},
+		// The nearest word, letter case aside, help included.
+		{"sync --DRY-RUN", "unknown flag --DRY-RUN for keysync sync; did you mean --dry-run?"},
+		{"findings --kye", "unknown flag --kye for keysync findings; did you mean --key?"},
+		{"egn", `unknown command "egn"; did you mean "gen"?`},
+		{"hlep", `unknown command "hlep"; did you mean "help"?`},
+		{"bd", `unknown command "bd"; did you mean "db"?`},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := normalizeArgs(a, append([]string{"keysync"}, strings.Fields(tt.in)...))
