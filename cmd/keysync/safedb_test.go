@@ -80,6 +80,13 @@ func TestDBTypoRefused(t *testing.T) {
 	if got := listDir(t, dir); !reflect.DeepEqual(got, before) {
 		t.Errorf("refused commands created files or directories:\n got %q\nwant %q", got, before)
 	}
+	// cron still prints its line (the database may be created after the
+	// crontab), but warns that the nightly sync would exit 2 until then.
+	r = mustRun(t, dir, "cron", "--db", "keysnyc.db")
+	if !strings.Contains(r.stderr, "the crontab line's sync will exit 2 until the database exists") ||
+		!strings.Contains(r.stderr, "no database at "+filepath.Join(dir, "keysnyc.db")) {
+		t.Errorf("cron --db naming no database: no warning on stderr:\n%s", r.stderr)
+	}
 
 	// db init creates it on purpose; sync --db then uses it.
 	r = mustRun(t, dir, "db", "init", "--db", "keysnyc.db")
@@ -110,6 +117,7 @@ func TestDirectoryAsDatabaseRefused(t *testing.T) {
 		{"tune", "--db", "dbdir"},
 		{"db", "check", "--db", "dbdir"},
 		{"prune", "--db", "dbdir", "--keep-runs", "1"},
+		{"cron", "--db", "dbdir"},
 	} {
 		mustFail(t, dir, 2, []string{abs + " is not a keysync database", "a directory"}, args...)
 	}

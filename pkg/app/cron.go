@@ -34,6 +34,19 @@ Examples:
 			if err != nil {
 				return err
 			}
+			if p := c.String("db"); p != "" {
+				// The nightly sync refuses a --db naming no database (exit
+				// 2): say so now. A directory can never work; a missing file
+				// may be created after the crontab is (db init), so it only
+				// warns. Without --db the config's database may not exist
+				// yet: its first sync creates it.
+				if err := requireDB(c, p); err != nil {
+					if fi, serr := os.Stat(p); serr == nil && fi.IsDir() {
+						return err
+					}
+					logger(c, env.Stderr).Warn("the crontab line's sync will exit 2 until the database exists", "error", err.Error())
+				}
+			}
 			spec := cfg.Schedule
 			if spec == "" {
 				spec = "0 2 * * *"
