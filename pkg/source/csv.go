@@ -146,6 +146,9 @@ func (c CSV) extractFile(ctx context.Context, path string, comma rune, positions
 		}
 		if col, err = locate(header, c.Columns, c.Key, headerNames); err != nil {
 			line, _ := r.FieldPos(0) // blank lines may precede the header
+			if hint := delimiterHint(header, comma); hint != "" {
+				err = fmt.Errorf("%w; %s", err, hint)
+			}
 			return fail(int64(line), err)
 		}
 		width = len(header)
@@ -296,6 +299,21 @@ func (col columns) fields(rec []string, sep string) Fields {
 		LocationRef:  col.get(rec, col.locationRef),
 		LastSeenAt:   col.get(rec, col.lastSeenAt),
 	}
+}
+
+// delimiterHint names the delimiter a header seems to be separated by when
+// it was read as one column with another delimiter: the usual cause of a
+// missing source_key column in an export from another locale.
+func delimiterHint(header []string, comma rune) string {
+	if len(header) != 1 {
+		return ""
+	}
+	for _, d := range []rune{';', '\t', '|', ','} {
+		if d != comma && strings.ContainsRune(header[0], d) {
+			return fmt.Sprintf("the header looks separated by %q: set delimiter: %q for this source", d, string(d))
+		}
+	}
+	return ""
 }
 
 // names says what a list of column names is, for error messages.

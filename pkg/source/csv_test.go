@@ -354,6 +354,25 @@ func TestCSVExtractFailures(t *testing.T) {
 			want:    []string{`B.csv line 1: no source_key column; headers found: "id", "Entity_Type", " Notes "`},
 		},
 		{
+			name:    "a header in another delimiter says which",
+			content: ptr("source_system;source_key;entity_type\nA;K1;x\n"),
+			line:    1,
+			want:    []string{`no source_key column; headers found: "source_system;source_key;entity_type"; the header looks separated by ';': set delimiter: ";" for this source`},
+		},
+		{
+			name:    "a tab-separated header",
+			content: ptr("source_key\tentity_type\nK1\tx\n"),
+			line:    1,
+			want:    []string{`the header looks separated by '\t': set delimiter: "\t" for this source`},
+		},
+		{
+			name:    "a comma header read with ';'",
+			csv:     source.CSV{Delimiter: ';'},
+			content: ptr("id,name\n1,x\n"),
+			line:    1,
+			want:    []string{`the header looks separated by ',': set delimiter: "," for this source`},
+		},
+		{
 			name:    "no mapped key column",
 			csv:     source.CSV{Columns: map[string]string{"source_key": "ItemID"}},
 			content: ptr("source_key,x\nk,1\n"),
