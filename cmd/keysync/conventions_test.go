@@ -76,6 +76,12 @@ func TestConventions(t *testing.T) {
 			stderr: []string{`keysync: unknown command "synk"; did you mean "sync"?`}},
 		{name: "unknown subcommand", args: []string{"registry", "lst"}, code: 2,
 			stderr: []string{`unknown command "registry lst"; did you mean "registry list"?`}},
+		// keysync --confg keysync-config.yaml runs list: the flag, not its value
+		{name: "mistyped value flag before the command", args: []string{"--confg", "keysync-config.yaml", "runs", "list"}, code: 2,
+			stderr: []string{"keysync: unknown flag --confg for keysync; did you mean --config?"}},
+		// keysync runs list where there is no config
+		{name: "no config here", args: []string{"runs", "list"}, elsewhere: true, code: 2,
+			stderr: []string{"keysync: no config at ", "keysync-config.yaml: give --config FILE, or set KEYSYNC_CONFIG"}},
 		// keysync sync --dryrun
 		{name: "unknown flag", setup: shipped, args: []string{"sync", "--dryrun"}, code: 2,
 			stderr: []string{"--dryrun", "did you mean --dry-run?"}, notStderr: []string{"run succeeded"}},

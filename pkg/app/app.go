@@ -5,10 +5,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -180,7 +183,18 @@ func durationsInMs(_ []string, a slog.Attr) slog.Attr {
 
 // loadConfig reads the config named by --config.
 func loadConfig(c *cli.Context) (*config.Config, error) {
-	return config.Load(c.String("config"))
+	path := c.String("config")
+	cfg, err := config.Load(path)
+	if err != nil && errors.Is(err, fs.ErrNotExist) {
+		// Where keysync looked, and how to point it elsewhere: the config
+		// is the one file an operator must name right.
+		abs, aerr := filepath.Abs(path)
+		if aerr != nil {
+			abs = path
+		}
+		return nil, usageErrorf("no config at %s: give --config FILE, or set KEYSYNC_CONFIG (`keysync gen --out DIR` writes an example)", abs)
+	}
+	return cfg, err
 }
 
 // store is an open database for one command, with the run lock when it writes.

@@ -73,6 +73,13 @@ func normalizeArgs(a *cli.App, args []string) ([]string, error) {
 			params = append(params, tok)
 			continue
 		}
+		if i > 0 && !strings.Contains(rest[i-1], "=") {
+			// `keysync --confg FILE runs list`: FILE is the value of a
+			// mistyped flag, not a command; the flag is what to fix.
+			if name, ok := flagName(rest[i-1]); ok && !knownFlag(a, path, name) {
+				return nil, unknownFlag(a, path, rest[i-1])
+			}
+		}
 		return nil, unknownCommand(path, subs, tok)
 	}
 	var cmd *cli.Command
@@ -105,6 +112,19 @@ func normalizeArgs(a *cli.App, args []string) ([]string, error) {
 	}
 	out = append(out, params...)
 	return append(out, dashed...), nil
+}
+
+// knownFlag says whether name is a flag of the app or of a command on path.
+func knownFlag(a *cli.App, path []*cli.Command, name string) bool {
+	if name == "help" || name == "h" || hasFlag(a.Flags, name) {
+		return true
+	}
+	for _, c := range path {
+		if hasFlag(c.Flags, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // flagName is the name of the flag tok spells (-x, --name, --name=value).

@@ -84,6 +84,8 @@ func TestNormalizeArgs(t *testing.T) {
 		{"egn", `unknown command "egn"; did you mean "gen"?`},
 		{"hlep", `unknown command "hlep"; did you mean "help"?`},
 		{"bd", `unknown command "bd"; did you mean "db"?`},
+		// A mistyped value flag before the command: its value is not a command.
+		{"--confg keysync-config.yaml runs list", "unknown flag --confg for keysync; did you mean --config?"},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := normalizeArgs(a, append([]string{"keysync"}, strings.Fields(tt.in)...))

@@ -190,6 +190,7 @@ func (h *historyDB) explain(c *cli.Context, x *explanation, run sqlite.RunRecord
 	for _, s := range suppressed {
 		suppressedIn[s.System] = true
 		if keep(s.System) {
+			s.Until = showUntil(s.Until) // as suppress add took it and suppress list shows it
 			x.Suppressed = append(x.Suppressed, s)
 		}
 	}

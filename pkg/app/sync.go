@@ -23,10 +23,11 @@ func syncCommand(env Env) *cli.Command {
 	return &cli.Command{
 		Name:  "sync",
 		Usage: "run one reconciliation: read every source, record findings, write the reports",
-		Description: `Reads every configured source, stages the normalized keys in the database,
-finds keys missing in the authority (proposing master keys), keys of the
-authority missing from each peer, and duplicates, then rewrites the reports
-in the output directory. A failed run changes nothing but the run log.
+		Description: `Reads every configured source, stages the normalized keys in staging files
+beside the database, finds keys missing in the authority (proposing master
+keys), keys of the authority missing from each peer, and duplicates, then
+rewrites the reports in the output directory. A failed run changes nothing
+but the run log.
 A dry run writes its reports to <output_dir>/dry-run/ unless --output is
 given, so the nightly reports are never replaced by a dry run's.
 The safety guards are on by default: an empty source, more than half of a
