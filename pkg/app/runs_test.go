@@ -251,7 +251,7 @@ func TestRunsShow(t *testing.T) {
 	histExit(t, r, 0)
 	header, rows := histCSV(t, r.stdout)
 	histWant(t, "header", header, []string{"run_id", "system", "role", "rows_read", "rows_rejected", "distinct_keys",
-		"duplicate_keys", "matched", "missing_in_A", "missing_from_system", "input_path", "input_bytes", "input_sha256", "unchanged_since"})
+		"duplicate_keys", "matched", "missing_in_A", "missing_from_system", "input_path", "input_bytes", "input_sha256", "unchanged_since", "pending", "suppressed", "filtered"})
 	histWant(t, "systems", histColumn(rows, "system"), []string{"A", "B"})
 	// Runs 1, 2 and 4 read the same A.csv: the dry run 4 reads it unchanged
 	// since run 1 (the failed run 3 does not break the streak); B changed.

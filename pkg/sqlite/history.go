@@ -182,6 +182,12 @@ type RunSystem struct {
 	// right before this one that read the very same input (InputStreak);
 	// empty when the input changed since the previous one.
 	UnchangedSince NullInt64 `csv:"unchanged_since" json:"unchanged_since"`
+	// Pending, Suppressed and Filtered are the summary's: the keys the grace
+	// period held back, the suppressions that silenced a finding, and the
+	// accepted rows a filter left out.
+	Pending    int64 `csv:"pending" json:"pending"`
+	Suppressed int64 `csv:"suppressed" json:"suppressed"`
+	Filtered   int64 `csv:"filtered" json:"filtered"`
 }
 
 // RunSystems is the per-system summary of run with its input fingerprints,
@@ -206,13 +212,14 @@ func (r *Reader) RunSystems(ctx context.Context, runID int64) ([]RunSystem, erro
 func (r *Reader) runSystems(ctx context.Context, runID int64) ([]RunSystem, error) {
 	return scanAll(ctx, r.q, "run systems", `
 		SELECT run_id, system, role, rows_read, rows_rejected, distinct_keys, duplicate_keys,
-		       matched, missing_in_A, missing_from_system, input_path, input_bytes, input_sha256
+		       matched, missing_in_A, missing_from_system, input_path, input_bytes, input_sha256,
+		       pending, suppressed, filtered
 		FROM run_systems WHERE run_id = ?
 		ORDER BY role <> 'authority', system`,
 		func(rs *sql.Rows, v *RunSystem) error {
 			return rs.Scan(&v.RunID, &v.System, &v.Role, &v.RowsRead, &v.RowsRejected, &v.DistinctKeys,
 				&v.DuplicateKeys, &v.Matched, &v.MissingInA, &v.MissingFromSystem,
-				&v.InputPath, &v.InputBytes, &v.InputSHA256)
+				&v.InputPath, &v.InputBytes, &v.InputSHA256, &v.Pending, &v.Suppressed, &v.Filtered)
 		}, runID)
 }
 

@@ -244,6 +244,20 @@ func TestPendingFindings(t *testing.T) {
 			t.Errorf("run 2: run_systems.pending of %s = %d, but %d pending_findings rows", s.System, s.Pending, counts[s.System])
 		}
 	}
+	// runs show reads the same counts, the suppression of K4 in B too.
+	systems, err := db.Reader().RunSystems(ctx, run2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range systems {
+		wantSuppressed := int64(0)
+		if s.System == "B" {
+			wantSuppressed = 1
+		}
+		if s.Pending != counts[s.System] || s.Suppressed != wantSuppressed {
+			t.Errorf("run 2: RunSystems %s pending %d, suppressed %d; want %d and %d", s.System, s.Pending, s.Suppressed, counts[s.System], wantSuppressed)
+		}
+	}
 
 	// A dry run records what it held back as well.
 	db.Now = at(t2.Add(time.Hour))
