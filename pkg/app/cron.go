@@ -1,12 +1,15 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/keysync/keysync/pkg/sqlite"
 )
 
 func cronCommand(env Env) *cli.Command {
@@ -41,7 +44,8 @@ Examples:
 				// warns. Without --db the config's database may not exist
 				// yet: its first sync creates it.
 				if err := requireDB(c, p); err != nil {
-					if fi, serr := os.Stat(p); serr == nil && fi.IsDir() {
+					var dir *sqlite.NotKeysyncError
+					if errors.As(err, &dir) {
 						return err
 					}
 					logger(c, env.Stderr).Warn("the crontab line's sync will exit 2 until the database exists", "error", err.Error())

@@ -235,7 +235,7 @@ func requireDB(c *cli.Context, path string) error {
 		// Refused here as well as when opening, so that commands that
 		// report a foreign file as a finding (db check) refuse it too.
 		abs, _ := filepath.Abs(path)
-		return usageErrorf("%s", &sqlite.NotKeysyncError{Path: abs, Reason: "a directory, not a file: give the database file's path"})
+		return sqlite.DirectoryRefused(abs)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil

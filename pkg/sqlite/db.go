@@ -135,6 +135,11 @@ func (e *NotKeysyncError) Error() string {
 	return fmt.Sprintf("%s is not a keysync database (%s)", e.Path, e.Reason)
 }
 
+// DirectoryRefused is the error for a database path naming a directory.
+func DirectoryRefused(path string) *NotKeysyncError {
+	return &NotKeysyncError{Path: path, Reason: "a directory, not a file: give the database file's path"}
+}
+
 // NewerSchemaError means the database has a migration this keysync does not
 // carry: a newer keysync migrated it, and this one could misread it.
 type NewerSchemaError struct {
@@ -167,7 +172,7 @@ func open(ctx context.Context, path string, o openOptions) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", abs, err)
 	} else if err == nil && fi.IsDir() {
 		// SQLite would say "disk I/O error": name what is wrong instead.
-		return nil, &NotKeysyncError{Path: abs, Reason: "a directory, not a file: give the database file's path"}
+		return nil, DirectoryRefused(abs)
 	}
 	if fi, err := os.Stat(abs); err == nil && fi.Size() > 0 && !o.readOnly && !o.anySchema {
 		// Look before opening read-write: journal_mode(WAL) below would
