@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/keysync/keysync/pkg/keysync"
 	"github.com/keysync/keysync/pkg/normalize"
 	"github.com/keysync/keysync/pkg/sqlite"
 )
@@ -79,10 +78,9 @@ config's rules. The rules themselves come first (option "current"), then the
 changes by gain in matched, best first.
 
 Read-only: nothing in the database or the staging files changes. It needs
-the staging files of that run (each run replaces them), or of a dry run that
-succeeded after it (then it reads the dry run's rows and logs so): after a
-failed or blocked run, run keysync sync first (exit 2 until then). Rows the
-run rejected stay out, and a change that empties a key leaves its rows out.
+the latest run's staging files (each run replaces them): after a failed,
+blocked or dry run, run keysync sync first (exit 2 until then). Rows the run
+rejected stay out, and a change that empties a key leaves its rows out.
 
 Examples:
   keysync tune
@@ -114,15 +112,7 @@ Examples:
 				return err
 			}
 			if !staged {
-				// A dry run that succeeded after it staged the same sources
-				// anew: its rows serve as well (trying new rules with a dry
-				// run and then asking tune is the natural order).
-				if staged, id, err = attachLaterDryRun(c, h, id); err != nil {
-					return err
-				}
-			}
-			if !staged {
-				return usageErrorf("tune: the staging files no longer hold the rows of run %d, the latest succeeded normal run, nor of a dry run that succeeded after it (a later run that failed or was blocked replaced them): run `keysync sync` first", id)
+				return usageErrorf("tune: the staging files no longer hold the rows of run %d, the latest succeeded normal run (a later run replaced them): run `keysync sync` first", id)
 			}
 			vs := tuneVariants(cfg.Normalize)
 			opts := make([]normalize.Options, len(vs))
@@ -143,25 +133,6 @@ Examples:
 			return writeRows(env.Stdout, h.format, tuneRows(vs, counts))
 		},
 	}
-}
-
-// attachLaterDryRun attaches the staging files when they hold a dry run
-// that succeeded after run latest, and says which run tune then reads.
-func attachLaterDryRun(c *cli.Context, h *historyDB, latest int64) (bool, int64, error) {
-	staged, ok, err := h.StagedRun(c.Context)
-	if err != nil || !ok || staged <= latest {
-		return false, latest, err
-	}
-	o, found, err := h.r.RunOutcome(c.Context, staged)
-	if err != nil || !found || o.Status != keysync.RunSucceeded || o.Mode != keysync.ModeDryRun {
-		return false, latest, err
-	}
-	if ok, err := h.AttachStagingOf(c.Context, staged); err != nil || !ok {
-		return false, latest, err
-	}
-	h.log.Info("tune reads the staged rows of a dry run that succeeded after the latest normal run",
-		"dry_run_id", staged, "latest_normal_run_id", latest)
-	return true, staged, nil
 }
 
 // tuneRows puts the counts of vs side by side with the current rules' (the

@@ -19,51 +19,26 @@ import (
 // included), so an older run's rows are gone. It reports false, and leaves
 // nothing attached, when they hold another run's or there are none.
 func (d *DB) AttachStagingOf(ctx context.Context, runID int64) (bool, error) {
-	staged, ok, err := d.attachAndReadStagedRun(ctx)
-	if err != nil || !ok {
-		return false, err
-	}
-	if staged != runID {
-		return false, d.detachReadOnly(ctx)
-	}
-	return true, nil
-}
-
-// StagedRun is the run whose complete staging files are beside the
-// database; ok is false when there are none (no run staged yet, the files
-// are partial, or they are a keysync's from before staging_run). It leaves
-// nothing attached.
-func (d *DB) StagedRun(ctx context.Context) (runID int64, ok bool, err error) {
-	runID, ok, err = d.attachAndReadStagedRun(ctx)
-	if err != nil || !ok {
-		return 0, false, err
-	}
-	return runID, true, d.detachReadOnly(ctx)
-}
-
-// attachAndReadStagedRun attaches the staging files read-only and reads the
-// run they hold. When ok is false nothing is left attached.
-func (d *DB) attachAndReadStagedRun(ctx context.Context) (runID int64, ok bool, err error) {
-	attached, err := d.AttachStagingReadOnly(ctx)
+	ok, err := d.AttachStagingReadOnly(ctx)
 	var incomplete *StagingIncompleteError
 	if errors.As(err, &incomplete) {
-		return 0, false, nil // the files hold a run that never finished staging
+		return false, nil // the files hold a later run that never finished staging
 	}
-	if err != nil || !attached {
-		return 0, false, err
+	if err != nil || !ok {
+		return false, err
 	}
 	var staged sql.NullInt64
 	err = d.db.QueryRowContext(ctx, `
 		SELECT (SELECT run_id FROM staging_0.staging_run)
 		WHERE EXISTS (SELECT 1 FROM staging_0.sqlite_schema WHERE name = 'staging_run')`).Scan(&staged)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, errors.Join(fmt.Errorf("read the staging files' run: %w", err), d.detachReadOnly(ctx))
+		return false, errors.Join(fmt.Errorf("read the staging files' run: %w", err), d.detachReadOnly(ctx))
 	}
-	if !staged.Valid {
-		// Files of a keysync before staging_run.
-		return 0, false, d.detachReadOnly(ctx)
+	if !staged.Valid || staged.Int64 != runID {
+		// Files of a keysync before staging_run, or of another run.
+		return false, d.detachReadOnly(ctx)
 	}
-	return staged.Int64, true, nil
+	return true, nil
 }
 
 // detachReadOnly undoes AttachStagingReadOnly: its TEMP views can only be
